@@ -1,0 +1,282 @@
+/**
+ * Resolves the settings from their sources. Each setting comes from the first
+ * source that defines it, in this order: a `.env` file in the working
+ * directory, then `config.yml` there, then the environment, then the
+ * default. `--config PATH` names the one file to read instead of those two.
+ */
+import { parse as parseYaml } from "yaml";
+import { join } from "node:path";
+import { DotenvSyntaxError, parseDotenv } from "./dotenv.ts";
+import {
+  settingEntries,
+  type SettingEntry,
+  type Settings,
+} from "./settings.ts";
+
+/** One place settings are read from. */
+export interface SettingSource {
+  /** Shown in logs and errors: a file path or `environment`. */
+  name: string;
+  lookup(entry: SettingEntry): unknown;
+}
+
+export interface SettingProblem {
+  path: string;
+  env: string;
+  /** The source the bad value came from, or undefined for a missing value. */
+  source?: string;
+  message: string;
+}
+
+/** Invalid or missing settings; the process exits with status 2. */
+export class ConfigError extends Error {
+  constructor(readonly problems: SettingProblem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigError";
+  }
+}
+
+function formatProblems(problems: SettingProblem[]): string {
+  const lines = problems.map((problem) => {
+    const origin = problem.source === undefined
+      ? ""
+      : ` from ${problem.source}`;
+    return `  - ${problem.path} (${problem.env})${origin}: ${problem.message}`;
+  });
+  const count = problems.length === 1
+    ? "1 problem"
+    : `${problems.length} problems`;
+  return `Invalid settings (${count}):\n${lines.join("\n")}`;
+}
+
+export interface LoadOptions {
+  /** Working directory searched for `.env` and `config.yml`. */
+  cwd: string;
+  /** The environment variables. */
+  env: Record<string, string | undefined>;
+  /** `--config PATH`: the only file read, as `.env` or YAML by extension. */
+  configPath?: string;
+  /**
+   * `run`: everything a sync needs must be present. `mapping`: only what is
+   * present is validated (the `convert` command needs no credentials).
+   */
+  mode: "run" | "mapping";
+}
+
+export interface LoadedSettings {
+  settings: Settings;
+  /** The sources that exist, in precedence order. */
+  sources: string[];
+  /** The source of each setting's value (`default` for defaults). */
+  origins: Record<string, string>;
+  /** Valid but doubtful values, to log as warnings. */
+  warnings: Array<{ message: string; attributes: Record<string, unknown> }>;
+}
+
+async function readTextIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+function dotenvSource(name: string, text: string): SettingSource {
+  let values: Map<string, string>;
+  try {
+    values = parseDotenv(text);
+  } catch (error) {
+    if (!(error instanceof DotenvSyntaxError)) throw error;
+    throw new ConfigError([{
+      path: name,
+      env: "-",
+      message: `invalid .env syntax at ${error.message}`,
+    }]);
+  }
+  return { name, lookup: (entry) => values.get(entry.env) };
+}
+
+function yamlSource(name: string, text: string): SettingSource {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError([{
+      path: name,
+      env: "-",
+      message: `invalid YAML: ${(error as Error).message.split("\n")[0]}`,
+    }]);
+  }
+  const root = typeof document === "object" && document !== null
+    ? document as Record<string, unknown>
+    : {};
+  return {
+    name,
+    lookup(entry) {
+      const section = root[entry.section];
+      if (typeof section !== "object" || section === null) return undefined;
+      return (section as Record<string, unknown>)[entry.key];
+    },
+  };
+}
+
+/** Finds the sources that exist, highest precedence first. */
+export async function findSources(
+  options: Pick<LoadOptions, "cwd" | "env" | "configPath">,
+): Promise<SettingSource[]> {
+  const sources: SettingSource[] = [];
+
+  if (options.configPath !== undefined) {
+    const text = await readTextIfPresent(options.configPath);
+    if (text === undefined) {
+      throw new ConfigError([{
+        path: "--config",
+        env: "-",
+        message: `file not found: ${options.configPath}`,
+      }]);
+    }
+    const isYaml = /\.ya?ml$/i.test(options.configPath);
+    sources.push(
+      isYaml
+        ? yamlSource(options.configPath, text)
+        : dotenvSource(options.configPath, text),
+    );
+  } else {
+    const dotenv = await readTextIfPresent(join(options.cwd, ".env"));
+    if (dotenv !== undefined) sources.push(dotenvSource(".env", dotenv));
+    const yaml = await readTextIfPresent(join(options.cwd, "config.yml"));
+    if (yaml !== undefined) sources.push(yamlSource("config.yml", yaml));
+  }
+
+  sources.push({
+    name: "environment",
+    lookup: (entry) => options.env[entry.env],
+  });
+  return sources;
+}
+
+function isUnset(value: unknown): boolean {
+  return value === undefined || value === null ||
+    (typeof value === "string" && value.trim() === "");
+}
+
+function describeValue(entry: SettingEntry, raw: unknown): string {
+  if (entry.spec.secret) return "the value (hidden)";
+  const text = typeof raw === "string" ? raw : JSON.stringify(raw);
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+}
+
+/** Resolves, validates and types every setting. Throws ConfigError. */
+export async function loadSettings(
+  options: LoadOptions,
+): Promise<LoadedSettings> {
+  const sources = await findSources(options);
+  return resolveSettings(sources, options.mode);
+}
+
+/** Resolves settings from given sources; the pure half of loadSettings. */
+export function resolveSettings(
+  sources: SettingSource[],
+  mode: LoadOptions["mode"],
+): LoadedSettings {
+  const problems: SettingProblem[] = [];
+  const origins: Record<string, string> = {};
+  const sections: Record<string, Record<string, unknown>> = {};
+
+  for (const entry of settingEntries()) {
+    sections[entry.section] ??= {};
+    const source = sources.find((s) => !isUnset(s.lookup(entry)));
+    const raw = source?.lookup(entry) ?? entry.spec.default;
+    if (raw === undefined) continue;
+
+    const parsed = entry.spec.schema.safeParse(raw);
+    if (parsed.success) {
+      sections[entry.section][entry.key] = parsed.data;
+      origins[entry.path] = source?.name ?? "default";
+    } else {
+      problems.push({
+        path: entry.path,
+        env: entry.env,
+        source: source?.name ?? "default",
+        message: `${describeValue(entry, raw)} is invalid: ${
+          parsed.error.issues[0].message
+        }`,
+      });
+    }
+  }
+
+  const settings = sections as unknown as Settings;
+  if (problems.length === 0 && mode === "run") {
+    problems.push(...missingForRun(settings));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    settings,
+    sources: sources.map((source) => source.name),
+    origins,
+    warnings: warningsFor(settings),
+  };
+}
+
+function missingForRun(settings: Settings): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  const toPlatform = settings.connector.send_to_queue;
+
+  for (const entry of settingEntries()) {
+    const needed = entry.spec.required === "always" ||
+      (entry.spec.required === "platform" && toPlatform);
+    const value =
+      (settings[entry.section] as Record<string, unknown>)[entry.key];
+    if (needed && value === undefined) {
+      problems.push({
+        path: entry.path,
+        env: entry.env,
+        message:
+          `missing; set ${entry.env} in .env or the environment, or ${entry.key} under ${entry.section}: in config.yml`,
+      });
+    }
+  }
+
+  const directory = settings.connector.send_to_directory;
+  if (directory && settings.connector.send_to_directory_path === undefined) {
+    problems.push({
+      path: "connector.send_to_directory_path",
+      env: "CONNECTOR_SEND_TO_DIRECTORY_PATH",
+      message: "missing; required when connector.send_to_directory is true",
+    });
+  }
+  if (!toPlatform && !directory) {
+    problems.push({
+      path: "connector.send_to_queue",
+      env: "CONNECTOR_SEND_TO_QUEUE",
+      message:
+        "nothing would be sent: set CONNECTOR_SEND_TO_QUEUE or CONNECTOR_SEND_TO_DIRECTORY to true",
+    });
+  }
+  return problems;
+}
+
+const RECOMMENDED_MAX_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+function warningsFor(settings: Settings): LoadedSettings["warnings"] {
+  const warnings: LoadedSettings["warnings"] = [];
+  const start = settings.cofense_threathq.import_start_date;
+  const daysBack = start.kind === "before_run"
+    ? start.durationMs / DAY_MS
+    : (Date.now() - start.epochMs) / DAY_MS;
+
+  if (daysBack > RECOMMENDED_MAX_DAYS) {
+    warnings.push({
+      message:
+        "Import start date is more than 90 days back; Cofense recommends at most 90",
+      attributes: {
+        setting: "cofense_threathq.import_start_date",
+        days_back: Math.round(daysBack),
+      },
+    });
+  }
+  return warnings;
+}

@@ -1,0 +1,69 @@
+/**
+ * Command-line entry point of threathq-connector, the OpenCTI external-import
+ * connector for Cofense ThreatHQ.
+ *
+ *     threathq-connector [run]        sync ThreatHQ into OpenCTI (default)
+ *     threathq-connector convert FILE map one threat file to a STIX bundle
+ *     threathq-connector --version
+ */
+import type { CliContext, Command } from "./src/cli/context.ts";
+import { EXIT_INVALID_SETTINGS } from "./src/errors.ts";
+import { VERSION } from "./src/version.ts";
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  convert: async () => (await import("./src/cli/convert.ts")).convertCommand,
+};
+
+const USAGE = `Usage: threathq-connector <command> [options]
+
+Commands:
+  convert [FILE|-]   Map a ThreatHQ threat (file or standard input) to a STIX 2.1 bundle
+
+Options:
+  --help             Show this help, or a command's help after the command
+  --version          Print the version
+`;
+
+function processContext(): CliContext {
+  const encoder = new TextEncoder();
+  const controller = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => controller.abort(signal));
+  }
+  return {
+    env: Deno.env.toObject(),
+    cwd: Deno.cwd(),
+    stdin: Deno.stdin.readable,
+    stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    stderr: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+    signal: controller.signal,
+  };
+}
+
+/** Runs the command named in `args` and returns its exit status. */
+export async function main(
+  args: string[],
+  context: CliContext,
+): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === "--version") {
+    context.stdout(`threathq-connector ${VERSION}\n`);
+    return 0;
+  }
+  if (name === undefined || name === "--help" || name === "-h") {
+    context.stdout(USAGE);
+    return 0;
+  }
+
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    context.stderr(`Unknown command "${name}".\n\n${USAGE}`);
+    return EXIT_INVALID_SETTINGS;
+  }
+  const command = await load();
+  return await command(rest, context);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args, processContext()));
+}

@@ -6,6 +6,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { join } from "node:path";
+import type { Logger } from "../log/logger.ts";
 import { DotenvSyntaxError, parseDotenv } from "./dotenv.ts";
 import {
   settingEntries,
@@ -61,6 +62,8 @@ export interface LoadOptions {
    * present is validated (the `convert` command needs no credentials).
    */
   mode: "run" | "mapping";
+  /** Current time in epoch milliseconds, for date checks. Default: now. */
+  now?: number;
 }
 
 export interface LoadedSettings {
@@ -172,13 +175,14 @@ export async function loadSettings(
   options: LoadOptions,
 ): Promise<LoadedSettings> {
   const sources = await findSources(options);
-  return resolveSettings(sources, options.mode);
+  return resolveSettings(sources, options.mode, options.now);
 }
 
 /** Resolves settings from given sources; the pure half of loadSettings. */
 export function resolveSettings(
   sources: SettingSource[],
   mode: LoadOptions["mode"],
+  now = Date.now(),
 ): LoadedSettings {
   const problems: SettingProblem[] = [];
   const origins: Record<string, string> = {};
@@ -216,7 +220,7 @@ export function resolveSettings(
     settings,
     sources: sources.map((source) => source.name),
     origins,
-    warnings: warningsFor(settings),
+    warnings: warningsFor(settings, now),
   };
 }
 
@@ -261,12 +265,15 @@ function missingForRun(settings: Settings): SettingProblem[] {
 const RECOMMENDED_MAX_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-function warningsFor(settings: Settings): LoadedSettings["warnings"] {
+function warningsFor(
+  settings: Settings,
+  now: number,
+): LoadedSettings["warnings"] {
   const warnings: LoadedSettings["warnings"] = [];
   const start = settings.cofense_threathq.import_start_date;
   const daysBack = start.kind === "before_run"
     ? start.durationMs / DAY_MS
-    : (Date.now() - start.epochMs) / DAY_MS;
+    : (now - start.epochMs) / DAY_MS;
 
   if (daysBack > RECOMMENDED_MAX_DAYS) {
     warnings.push({
@@ -279,4 +286,36 @@ function warningsFor(settings: Settings): LoadedSettings["warnings"] {
     });
   }
   return warnings;
+}
+
+/** Logs the sources used and, at debug level, where each setting came from. */
+export function logSettingsSources(
+  logger: Logger,
+  loaded: LoadedSettings,
+): void {
+  logger.info("Settings loaded", { sources: loaded.sources });
+  if (logger.enabled("debug")) {
+    logger.debug("Setting sources", { origins: loaded.origins });
+  }
+  for (const warning of loaded.warnings) {
+    logger.warn(warning.message, warning.attributes);
+  }
+}
+
+/** Collects every secret value in the settings, for the logger to redact. */
+export function secretValues(settings: Settings): string[] {
+  const values: string[] = [];
+  for (const entry of settingEntries()) {
+    if (!entry.spec.secret) continue;
+    const value = (settings[entry.section] as Record<string, unknown>)[
+      entry.key
+    ];
+    if (typeof value === "string") values.push(value);
+    if (Array.isArray(value)) {
+      for (const pair of value) {
+        if (Array.isArray(pair)) values.push(String(pair[1]));
+      }
+    }
+  }
+  return values.filter((value) => value.length > 0);
 }

@@ -1,8 +1,8 @@
 /** STIX bundles in the form pycti's `stix2_create_bundle` writes them. */
+import { identifier } from "./property_schemas.ts";
 import type { Bundle, StixObject } from "./types.ts";
 
-const BUNDLE_ID_PATTERN =
-  /^bundle--[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const bundleId = identifier("bundle");
 
 /**
  * Wraps objects in a bundle with a random `bundle--<uuid v4>` id unless
@@ -15,7 +15,7 @@ export function makeBundle(
   objects: readonly StixObject[],
   id: string = `bundle--${crypto.randomUUID()}`,
 ): Bundle {
-  if (!BUNDLE_ID_PATTERN.test(id)) {
+  if (!bundleId.safeParse(id).success) {
     throw new TypeError(
       `invalid bundle id ${
         JSON.stringify(id)

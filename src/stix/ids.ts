@@ -136,7 +136,8 @@ export function isoMillis(epochMs: number): string {
   const date = new Date(epochMs);
   if (!Number.isFinite(epochMs) || Number.isNaN(date.getTime())) {
     throw new RangeError(
-      `invalid epoch milliseconds ${epochMs}: expected a finite time within ±8.64e15`,
+      `invalid epoch milliseconds ${epochMs}: expected a finite number ` +
+        "within ±8.64e15",
     );
   }
   return date.toISOString();
@@ -161,8 +162,8 @@ export function reportId(name: string, published: string): string {
 
 /**
  * Computes the identity id over `{name, identity_class}`. The class is
- * lower-cased but not trimmed: `organization`, `individual`, `class` (a sector),
- * `system`.
+ * lower-cased but not trimmed: `organization`, `individual`, `class` (a
+ * sector), `system`.
  */
 export function identityId(name: string, identityClass: string): string {
   return deterministicId("identity", {
@@ -239,7 +240,8 @@ export function locationId(
 
 /**
  * Computes the marking-definition id over `{definition_type, definition}`,
- * both unchanged. A `TLP` marking with a TLP definition gets OpenCTI's fixed id instead.
+ * both unchanged. A `TLP` marking with a TLP definition gets OpenCTI's fixed
+ * id instead.
  */
 export function markingId(definitionType: string, definition: string): string {
   const fixed = definitionType === "TLP"

@@ -171,9 +171,10 @@ function forbiddenOnObservables(property: string, replacement: string) {
 }
 
 /**
- * Returns the common properties of STIX cyber-observable objects. STIX 2.1 forbids
- * `created_by_ref`, `labels`, `description` and `external_references` on
- * them, so OpenCTI reads `x_opencti_*` forms instead.
+ * Returns the common properties of STIX cyber-observable objects. STIX 2.1
+ * forbids `created_by_ref`, `labels`, `description` and
+ * `external_references` on them, so OpenCTI reads `x_opencti_*` forms
+ * instead.
  */
 export function observableProperties<const Type extends string>(type: Type) {
   return {

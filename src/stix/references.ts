@@ -7,7 +7,10 @@ import type { StixObject } from "./types.ts";
 export interface DanglingReference {
   /** The id of the object that contains the reference. */
   from: string;
-  /** The property path, such as `object_refs` or `x_opencti_files[0].object_marking_refs`. */
+  /**
+   * The property path, such as `object_refs` or
+   * `x_opencti_files[0].object_marking_refs`.
+   */
   property: string;
   /** The referenced id, which no object in the list has. */
   ref: string;

@@ -24,9 +24,10 @@ const STIX_TLP_CREATED = "2017-01-20T00:00:00.000Z";
  *
  * Green, amber and red are the STIX 2.1 constants. Clear and white both
  * become STIX TLP:WHITE named TLP:CLEAR, because TLP 2.0 renamed the level
- * and pycti's import (6.x) renames TLP:WHITE to TLP:CLEAR. TLP 2.0's amber+strict has no STIX
- * constant, so it is a statement marking whose `x_opencti_definition_type`
- * and `x_opencti_definition` OpenCTI reads in place of the STIX ones.
+ * and pycti's import (6.x) renames TLP:WHITE to TLP:CLEAR. TLP 2.0's
+ * amber+strict has no STIX constant, so it is a statement marking whose
+ * `x_opencti_definition_type` and `x_opencti_definition` OpenCTI reads in
+ * place of the STIX ones.
  */
 export function tlpMarking(level: TlpLevel): MarkingDefinition {
   const base = {

@@ -37,6 +37,10 @@ export const TLP_DEFINITION_IDS: Readonly<Record<string, string>> = {
  *
  * Throws a `TypeError` for values JSON cannot hold (`NaN`, infinities,
  * bigints, functions, `undefined` in an array).
+ *
+ * NOTE: lone UTF-16 surrogates are written as `\udXXX` escapes, where RFC
+ * 8785 rejects them, and class instances such as `Date` are written as
+ * their own enumerable properties. Pass plain JSON data.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === "boolean") return String(value);

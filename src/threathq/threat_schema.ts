@@ -1,0 +1,318 @@
+/**
+ * Zod schemas of a ThreatHQ malware threat: the `data` of
+ * `GET threat/malware/{id}` and each element of `data.threats[]` in a
+ * `POST threat/search` response.
+ *
+ * Real data is uneven: sets are missing on older threats, `data_1` is a string
+ * on most blocks but an object (sometimes partial) on URL blocks and on some
+ * Domain blocks, and `malwareFamily` is a single object on blocks and files but
+ * a list (`malwareFamilySet`) at threat level. `parseMalwareThreat` therefore
+ * narrows field by field: a field that does not fit its schema is dropped and
+ * reported, and only a value that is not an object or has no integer `id` is
+ * rejected as a whole.
+ */
+import { z } from "zod";
+import { type Impact, IMPACTS } from "../config/settings.ts";
+
+/** One field that did not fit its schema and was left out. */
+export interface SchemaIssue {
+  /** Path of the field in the threat, such as `blockSet[2].impact`. */
+  field: string;
+  value: unknown;
+  reason: string;
+}
+
+/** The impact vocabulary, accepted in any case and with surrounding blanks. */
+export const impactSchema = z.string().transform((text, context) => {
+  const word = text.trim().toLowerCase();
+  const impact = IMPACTS.find((candidate) => candidate.toLowerCase() === word);
+  if (impact !== undefined) return impact as Impact;
+
+  context.addIssue({
+    code: "custom",
+    message: `expected one of ${IMPACTS.join(", ")}`,
+  });
+  return z.NEVER;
+});
+
+const epochMsSchema = z.number().int().nonnegative();
+
+export const malwareFamilySchema = z.looseObject({
+  familyName: z.string(),
+  description: z.string().optional(),
+});
+
+export const deliveryMechanismSchema = z.looseObject({
+  mechanismName: z.string(),
+  description: z.string().optional(),
+});
+
+/** `data_1` of a URL block. Real data also has partial objects. */
+export const urlPartsSchema = z.looseObject({
+  url: z.string().optional(),
+  domain: z.string().optional(),
+  host: z.string().optional(),
+  path: z.string().optional(),
+  protocol: z.string().optional(),
+  query: z.string().optional(),
+});
+
+/** Lenient shapes of one `blockSet[]` item, field by field. */
+export const blockFields = {
+  blockType: z.string(),
+  impact: impactSchema,
+  data: z.string(),
+  data_1: z.union([z.string(), urlPartsSchema]),
+  confidence: z.number(),
+  role: z.string(),
+  roleDescription: z.string(),
+  malwareFamily: malwareFamilySchema,
+  deliveryMechanism: deliveryMechanismSchema,
+  ipDetail: z.looseObject({}),
+};
+
+/** Lenient shapes of one `executableSet[]` item, field by field. */
+export const executableFields = {
+  fileName: z.string(),
+  fileNameExtension: z.string(),
+  type: z.string(),
+  md5Hex: z.string(),
+  sha1Hex: z.string(),
+  sha224Hex: z.string(),
+  sha256Hex: z.string(),
+  sha384Hex: z.string(),
+  sha512Hex: z.string(),
+  ssdeep: z.string(),
+  severityLevel: impactSchema,
+  dateEntered: epochMsSchema,
+  malwareFamily: malwareFamilySchema,
+  deliveryMechanism: deliveryMechanismSchema,
+};
+
+export const subjectSchema = z.looseObject({
+  subject: z.string(),
+  totalCount: z.number().optional(),
+});
+
+export const naicsCodeSchema = z.looseObject({ label: z.string() });
+
+export const campaignBrandSchema = z.looseObject({
+  brand: z.looseObject({
+    id: z.number().optional(),
+    text: z.string().optional(),
+  }).optional(),
+  totalCount: z.number().optional(),
+});
+
+export const campaignLanguageSchema = z.looseObject({
+  languageDefinition: z.looseObject({
+    isoCode: z.string().optional(),
+    name: z.string().optional(),
+    nativeName: z.string().optional(),
+  }).optional(),
+});
+
+export const secureEmailGatewaySchema = z.looseObject({
+  segName: z.string(),
+});
+
+/** Lenient shapes of the threat's scalar fields, field by field. */
+export const threatScalarFields = {
+  threatType: z.string(),
+  label: z.string(),
+  executiveSummary: z.string(),
+  firstPublished: epochMsSchema,
+  lastPublished: epochMsSchema,
+  hasReport: z.boolean(),
+  reportURL: z.string(),
+  apiReportURL: z.string(),
+  threatDetailURL: z.string(),
+};
+
+type Shape = Record<string, z.ZodType>;
+
+/** An object with each field of the shape either narrowed or absent. */
+type Lenient<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
+
+export type Block = Lenient<typeof blockFields>;
+export type Executable = Lenient<typeof executableFields>;
+export type UrlParts = z.output<typeof urlPartsSchema>;
+export type MalwareFamily = z.output<typeof malwareFamilySchema>;
+export type DeliveryMechanism = z.output<typeof deliveryMechanismSchema>;
+export type Subject = z.output<typeof subjectSchema>;
+export type NaicsCode = z.output<typeof naicsCodeSchema>;
+export type CampaignBrand = z.output<typeof campaignBrandSchema>;
+export type CampaignLanguage = z.output<typeof campaignLanguageSchema>;
+export type SecureEmailGateway = z.output<typeof secureEmailGatewaySchema>;
+
+/** A malware threat after narrowing; every set is present, maybe empty. */
+export type MalwareThreat = Lenient<typeof threatScalarFields> & {
+  id: number;
+  blockSet: Block[];
+  executableSet: Executable[];
+  subjectSet: Subject[];
+  malwareFamilySet: MalwareFamily[];
+  deliveryMechanisms: DeliveryMechanism[];
+  naicsCodes: NaicsCode[];
+  campaignBrandSet: CampaignBrand[];
+  campaignLanguageSet: CampaignLanguage[];
+  secureEmailGatewaySet: SecureEmailGateway[];
+};
+
+export type ThreatParseResult =
+  | { ok: true; threat: MalwareThreat; issues: SchemaIssue[] }
+  | { ok: false; issues: SchemaIssue[] };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describeError(error: z.ZodError): string {
+  return error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    return path + issue.message;
+  }).join("; ");
+}
+
+/**
+ * Narrows each field of `raw` named in `shape`. A missing or null field is
+ * absent without an issue; a field that fails its schema is absent with one.
+ */
+function parseFields<S extends Shape>(
+  shape: S,
+  raw: Record<string, unknown>,
+  path: string,
+  issues: SchemaIssue[],
+): Lenient<S> {
+  const result: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(shape)) {
+    const value = raw[key];
+    if (value === undefined || value === null) continue;
+
+    const parsed = schema.safeParse(value);
+    if (parsed.success) {
+      result[key] = parsed.data;
+      continue;
+    }
+    issues.push({
+      field: `${path}${key}`,
+      value,
+      reason: `invalid value, left out (${describeError(parsed.error)})`,
+    });
+  }
+  return result as Lenient<S>;
+}
+
+type ItemResult<T> = { ok: true; value: T } | { ok: false; issue: SchemaIssue };
+
+type ItemParser<T> = (item: unknown, path: string) => ItemResult<T>;
+
+/**
+ * Narrows a list field. A missing or null list is empty; an item that fails
+ * `parseItem` is left out with an issue and the other items are kept.
+ */
+function parseList<T>(
+  raw: Record<string, unknown>,
+  key: string,
+  parseItem: ItemParser<T>,
+  issues: SchemaIssue[],
+): T[] {
+  const value = raw[key];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    issues.push({ field: key, value, reason: "expected a list, left out" });
+    return [];
+  }
+
+  const items: T[] = [];
+  value.forEach((item, index) => {
+    const parsed = parseItem(item, `${key}[${index}]`);
+    if (parsed.ok) items.push(parsed.value);
+    else issues.push(parsed.issue);
+  });
+  return items;
+}
+
+/** An item parser for a list of objects of one zod schema. */
+function itemOf<T>(schema: z.ZodType<T>): ItemParser<T> {
+  return (item, path) => {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) return { ok: true, value: parsed.data };
+
+    const reason = `invalid item, left out (${describeError(parsed.error)})`;
+    return { ok: false, issue: { field: path, value: item, reason } };
+  };
+}
+
+/** An item parser that narrows an object field by field. */
+function lenientItemOf<S extends Shape>(
+  shape: S,
+  issues: SchemaIssue[],
+): ItemParser<Lenient<S>> {
+  return (item, path) => {
+    if (!isRecord(item)) {
+      const reason = "expected an object, left out";
+      return { ok: false, issue: { field: path, value: item, reason } };
+    }
+    return { ok: true, value: parseFields(shape, item, `${path}.`, issues) };
+  };
+}
+
+/**
+ * Narrows one malware threat. Fails only when `raw` is not an object or has
+ * no integer `id`; every other mismatch drops the field or item concerned and
+ * is listed in `issues`.
+ */
+export function parseMalwareThreat(raw: unknown): ThreatParseResult {
+  if (!isRecord(raw)) {
+    return {
+      ok: false,
+      issues: [{
+        field: "threat",
+        value: raw,
+        reason: "expected a ThreatHQ threat object",
+      }],
+    };
+  }
+  if (!Number.isSafeInteger(raw.id)) {
+    return {
+      ok: false,
+      issues: [{
+        field: "id",
+        value: raw.id,
+        reason: "expected an integer threat id",
+      }],
+    };
+  }
+
+  const issues: SchemaIssue[] = [];
+  const list = <T>(key: string, parseItem: ItemParser<T>) =>
+    parseList(raw, key, parseItem, issues);
+
+  const threat: MalwareThreat = {
+    ...parseFields(threatScalarFields, raw, "", issues),
+    id: raw.id as number,
+    blockSet: list("blockSet", lenientItemOf(blockFields, issues)),
+    executableSet: list(
+      "executableSet",
+      lenientItemOf(executableFields, issues),
+    ),
+    subjectSet: list("subjectSet", itemOf(subjectSchema)),
+    malwareFamilySet: list("malwareFamilySet", itemOf(malwareFamilySchema)),
+    deliveryMechanisms: list(
+      "deliveryMechanisms",
+      itemOf(deliveryMechanismSchema),
+    ),
+    naicsCodes: list("naicsCodes", itemOf(naicsCodeSchema)),
+    campaignBrandSet: list("campaignBrandSet", itemOf(campaignBrandSchema)),
+    campaignLanguageSet: list(
+      "campaignLanguageSet",
+      itemOf(campaignLanguageSchema),
+    ),
+    secureEmailGatewaySet: list(
+      "secureEmailGatewaySet",
+      itemOf(secureEmailGatewaySchema),
+    ),
+  };
+  return { ok: true, threat, issues };
+}

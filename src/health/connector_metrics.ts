@@ -16,9 +16,9 @@ import {
 } from "./metrics.ts";
 import { CONNECTOR_STATES, type ConnectorState } from "./runtime_status.ts";
 
-/** One finished ThreatHQ request, as the HTTP client reports it. */
+/** One finished ThreatHQ request attempt, as the HTTP client reports it. */
 export interface ThreatHqRequestInfo {
-  /** The path template without ids, such as `/threat/updates`. */
+  /** A fixed name without ids, such as `threat/malware/{id}`. */
   endpoint: string;
   method: string;
   /** The HTTP status; absent when no response arrived (network error). */
@@ -119,7 +119,7 @@ export class ConnectorMetrics {
   readonly pingApiErrors: Counter;
   /** pycti `error_count`. */
   readonly errors: Counter;
-  /** pycti `client_error_count`: failed ThreatHQ requests. */
+  /** pycti `client_error_count`: failed ThreatHQ request attempts. */
   readonly clientErrors: Counter;
   /** pycti `state`: 1 for the current state, 0 for the others. */
   readonly state: Gauge<"state">;
@@ -169,7 +169,7 @@ export class ConnectorMetrics {
     this.clientErrors = registry.counter({
       name: "client_errors_total",
       help:
-        "ThreatHQ requests that failed: HTTP status 400 or higher, or no response.",
+        "ThreatHQ request attempts that failed: HTTP status 400 or higher, or no response.",
     });
     this.state = registry.gauge({
       name: "state",
@@ -182,7 +182,7 @@ export class ConnectorMetrics {
     this.threathqRequests = registry.counter({
       name: "threathq_requests_total",
       help:
-        "ThreatHQ requests by endpoint, method and HTTP status (error: no response).",
+        "ThreatHQ request attempts by endpoint, method and HTTP status (error: no response).",
       labelNames: ["endpoint", "method", "status"],
     });
     this.threathqRequestDuration = registry.histogram({

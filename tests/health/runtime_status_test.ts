@@ -2,6 +2,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createMemoryLogger } from "../../src/log/logger.ts";
 import { ConnectorMetrics } from "../../src/health/connector_metrics.ts";
+import { createFakeClock } from "../../src/runtime/clock.ts";
+import { runMainLoop } from "../../src/runtime/main_loop.ts";
 import {
   DEFAULT_LIVENESS_TIMEOUT_MS,
   describeError,
@@ -272,6 +274,64 @@ t("stopping connector is not ready", () => {
 
   assert.is(report.ready, false);
   assert.is(report.reason, "shutdown: the connector is stopping");
+});
+
+t("main loop keeps the status alive", async () => {
+  const fake = createFakeClock(START);
+  const metrics = new ConnectorMetrics({ logger: createMemoryLogger() });
+  const status = new RuntimeStatus({
+    now: fake.now,
+    metrics,
+    requiresRegistration: false,
+    requiresBroker: false,
+  });
+  const aliveAfterSleep: boolean[] = [];
+  const states = new Set<string>();
+  const clock = {
+    now: fake.now,
+    async sleep(ms: number, signal?: AbortSignal) {
+      await fake.sleep(ms, signal);
+      aliveAfterSleep.push(status.isAlive());
+      states.add(status.state);
+    },
+  };
+  const controller = new AbortController();
+  const queueSizes = [600, 0, 0];
+  let runs = 0;
+
+  const exitStatus = await runMainLoop(
+    {
+      async runOnce() {
+        status.runStarted();
+        await clock.sleep(120_000);
+        status.runFinished({ mapped: 1 });
+        if (++runs === 2) controller.abort();
+        return { ok: true };
+      },
+      queueSizeMb: () => Promise.resolve(queueSizes.shift()),
+      onSchedule: (info) => status.scheduleUpdated(info),
+      onTick: () => status.tick(),
+      finish() {
+        status.stopRequested();
+        return Promise.resolve();
+      },
+    },
+    { periodMs: 3_600_000, runAndTerminate: false, queueThresholdMb: 500 },
+    {
+      clock,
+      logger: createMemoryLogger(),
+      signal: controller.signal,
+    },
+  );
+
+  assert.is(exitStatus, 0);
+  assert.ok(aliveAfterSleep.length > 200);
+  assert.ok(aliveAfterSleep.every((alive) => alive));
+  assert.equal([...states].sort(), ["buffering", "idle", "running"]);
+  assert.is(status.state, "stopping");
+  assert.is(metrics.runs.get(), 2);
+  assert.is(metrics.pushQueueSize.get(), 0);
+  assert.is(status.healthReport().last_run_counts!.mapped, 1);
 });
 
 t.run();

@@ -134,6 +134,13 @@ const SUPPORTED_TYPES: ReadonlySet<string> = new Set([
 /** A STIX object as parsed JSON. */
 export type JsonObject = Record<string, unknown>;
 
+/** An object after the split, with its dependency count. */
+export type SplitObject = JsonObject & {
+  id: string;
+  type: string;
+  nb_deps: number;
+};
+
 /** A one-object bundle as OpenCTI's workers receive it. */
 export interface SplitBundle {
   type: "bundle";
@@ -142,7 +149,7 @@ export interface SplitBundle {
   spec_version: "2.1";
   /** The object's dependency count, its `nb_deps`. */
   x_opencti_seq: number;
-  objects: [JsonObject];
+  objects: [SplitObject];
   x_opencti_event_version?: string;
 }
 
@@ -255,7 +262,7 @@ function partBundle(
     id: bundleId,
     spec_version: "2.1",
     x_opencti_seq: depsOf(object),
-    objects: [object],
+    objects: [object as SplitObject],
   };
   if (eventVersion !== undefined) part.x_opencti_event_version = eventVersion;
   return part;

@@ -1,0 +1,413 @@
+/**
+ * Fetches the details and PDF reports of a group of threats and maps each
+ * one with the injected map function. Details come from `threat/search` in
+ * batches of up to 100 ids, then one `threat/{type}/{id}` request for each
+ * id a batch did not return. Every request runs under the shared
+ * concurrency limit and the client's token bucket.
+ */
+import type { LimitFunction } from "p-limit";
+import { z } from "zod";
+import type { Logger } from "../log/logger.ts";
+import {
+  SEARCH_BATCH_SIZE,
+  type ThreatHqApi,
+  type ThreatKey,
+  type ThreatType,
+} from "./api.ts";
+import { type ThreatEvent, threatKeyText } from "./changelog.ts";
+import { ThreatHqAuthError, ThreatHqNotFoundError } from "./errors.ts";
+import { isThreatHqError } from "./errors.ts";
+
+/** A file to attach to the threat's OpenCTI report (`x_opencti_files`). */
+export interface ReportAttachment {
+  /** `Report-<threat id>.pdf`. */
+  name: string;
+  mimeType: "application/pdf";
+  data: Uint8Array;
+}
+
+/** What the map function receives for one threat. */
+export interface ThreatToMap {
+  threatType: ThreatType;
+  threatId: number;
+  /** Epoch milliseconds of the changelog event. */
+  occurredOn: number;
+  /** The threat object as ThreatHQ returned it. */
+  detail: unknown;
+  attachments: ReportAttachment[];
+}
+
+export type MapOutcome<T> =
+  | { ok: true; threat: T }
+  | { ok: false; problems: readonly unknown[] };
+
+/**
+ * Maps one threat. Returning undefined means the type is not mapped (yet),
+ * and the threat is counted as `not_mapped`.
+ */
+export type MapThreat<T> = (
+  input: ThreatToMap,
+) => MapOutcome<T> | undefined | Promise<MapOutcome<T> | undefined>;
+
+export type SyncProblemReason =
+  /** The changelog entry is not valid; it is skipped. */
+  | "invalid_entry"
+  /** The detail request returned 404; the threat is skipped. */
+  | "not_found"
+  /** The map function does not map this type; the threat is skipped. */
+  | "not_mapped"
+  /** The map function returned problems; the threat is skipped. */
+  | "map_problems"
+  /** The map function threw; the threat is skipped. */
+  | "map_failed"
+  /** ThreatHQ answered 500: the report has no PDF. The threat is kept. */
+  | "pdf_missing"
+  /** The PDF is over `import_report_pdf_max_bytes`. The threat is kept. */
+  | "pdf_too_large"
+  /** The body does not start with `%PDF-`. The threat is kept. */
+  | "pdf_invalid"
+  /** The PDF request failed after its retries. The threat is kept. */
+  | "pdf_failed";
+
+export interface SyncProblem {
+  reason: SyncProblemReason;
+  threatType?: ThreatType;
+  threatId?: number;
+  message: string;
+  /** False for PDF problems: the threat is imported without its PDF. */
+  threatSkipped: boolean;
+  /** The map function's problems, or the invalid changelog entry. */
+  details?: readonly unknown[];
+}
+
+export interface MappedThreat<T> {
+  threatType: ThreatType;
+  threatId: number;
+  occurredOn: number;
+  result: T;
+  pdfAttached: boolean;
+}
+
+export interface FetchCounts {
+  fetchedBySearch: number;
+  fetchedSingly: number;
+  mapped: number;
+  skipped: number;
+  pdfsAttached: number;
+  pdfsLeftOff: number;
+  searchRequests: number;
+}
+
+export interface FetchedThreats<T> {
+  mapped: MappedThreat<T>[];
+  problems: SyncProblem[];
+  counts: FetchCounts;
+}
+
+export interface FetchContext<T> {
+  api: ThreatHqApi;
+  logger: Logger;
+  map: MapThreat<T>;
+  limit: LimitFunction;
+  signal: AbortSignal;
+  importReportPdf: boolean;
+  pdfMaxBytes: number;
+}
+
+const searchedThreatSchema = z.looseObject({
+  id: z.number().int(),
+  threatType: z.string(),
+});
+
+const reportFlagSchema = z.looseObject({ hasReport: z.unknown().optional() });
+
+function batches<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    groups.push(items.slice(i, i + size));
+  }
+  return groups;
+}
+
+/** Fetches one batch through `threat/search`, following its pages. */
+async function searchBatch<T>(
+  batch: readonly ThreatKey[],
+  context: FetchContext<T>,
+  details: Map<string, unknown>,
+): Promise<number> {
+  const wanted = new Set(
+    batch.map((key) => threatKeyText(key.threatType, key.threatId)),
+  );
+  let requests = 0;
+
+  // Each page holds at least one threat, so a batch never needs more pages
+  // than it has ids; the bound stops a server that pages forever.
+  for (let page = 0; page < batch.length; page++) {
+    const result = await context.api.search(batch, {
+      page,
+      signal: context.signal,
+    });
+    requests++;
+
+    for (const threat of result.threats) {
+      const parsed = searchedThreatSchema.safeParse(threat);
+      if (!parsed.success) continue;
+      const type = parsed.data.threatType.toLowerCase() as ThreatType;
+      const key = threatKeyText(type, parsed.data.id);
+      if (wanted.has(key)) details.set(key, threat);
+    }
+
+    const totalPages = result.totalPages ?? 1;
+    if (result.threats.length === 0 || page + 1 >= totalPages) break;
+  }
+  return requests;
+}
+
+async function fetchSingly<T>(
+  event: ThreatEvent,
+  context: FetchContext<T>,
+): Promise<unknown | undefined> {
+  const fetch = event.threatType === "malware"
+    ? context.api.malware
+    : context.api.phish;
+  try {
+    return await fetch(event.threatId, context.signal);
+  } catch (error) {
+    if (error instanceof ThreatHqNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+type PdfOutcome =
+  | { attachment: ReportAttachment }
+  | { problem: SyncProblem };
+
+async function fetchReportPdf<T>(
+  event: ThreatEvent,
+  context: FetchContext<T>,
+): Promise<PdfOutcome> {
+  const base = {
+    threatType: event.threatType,
+    threatId: event.threatId,
+    threatSkipped: false,
+  };
+
+  let pdf;
+  try {
+    pdf = await context.api.pdf(event.threatId, {
+      maxBytes: context.pdfMaxBytes,
+      signal: context.signal,
+    });
+  } catch (error) {
+    if (error instanceof ThreatHqAuthError || !isThreatHqError(error)) {
+      throw error;
+    }
+    context.logger.warn("Left a ThreatHQ PDF report off: the download failed", {
+      threat_id: event.threatId,
+      error: error.message,
+    });
+    return {
+      problem: { ...base, reason: "pdf_failed", message: error.message },
+    };
+  }
+
+  if (pdf.kind === "pdf") {
+    const name = `Report-${event.threatId}.pdf`;
+    return {
+      attachment: { name, mimeType: "application/pdf", data: pdf.data },
+    };
+  }
+  if (pdf.kind === "missing") {
+    context.logger.warn("ThreatHQ has no PDF report for a threat", {
+      threat_id: event.threatId,
+      status: pdf.error.status,
+    });
+    const message =
+      `ThreatHQ answered HTTP 500 for the PDF report of ${event.threatId}`;
+    return { problem: { ...base, reason: "pdf_missing", message } };
+  }
+  if (pdf.kind === "too_large") {
+    context.logger.warn("Left a ThreatHQ PDF report off: it is too large", {
+      threat_id: event.threatId,
+      bytes: pdf.bytes,
+      size_is_exact: pdf.exact,
+      max_bytes: context.pdfMaxBytes,
+    });
+    const size = `${pdf.exact ? "" : "more than "}${pdf.bytes} bytes`;
+    const message =
+      `the PDF report of ${event.threatId} has ${size}, over the limit of ${context.pdfMaxBytes} (COFENSE_THREATHQ_IMPORT_REPORT_PDF_MAX_BYTES)`;
+    return { problem: { ...base, reason: "pdf_too_large", message } };
+  }
+
+  context.logger.warn("Left a ThreatHQ PDF report off: the body is not a PDF", {
+    threat_id: event.threatId,
+    first_bytes: pdf.firstBytes,
+  });
+  const message =
+    `the PDF report of ${event.threatId} does not start with %PDF-`;
+  return { problem: { ...base, reason: "pdf_invalid", message } };
+}
+
+function wantsPdf<T>(
+  event: ThreatEvent,
+  detail: unknown,
+  context: FetchContext<T>,
+): boolean {
+  if (!context.importReportPdf || event.threatType !== "malware") return false;
+  const flags = reportFlagSchema.safeParse(detail);
+  return flags.success && flags.data.hasReport === true;
+}
+
+/** One threat's result: mapped or not, with its PDF and map problems. */
+interface MapStep<T> {
+  mapped?: MappedThreat<T>;
+  problems: SyncProblem[];
+}
+
+async function fetchPdfAndMap<T>(
+  event: ThreatEvent,
+  detail: unknown,
+  context: FetchContext<T>,
+): Promise<MapStep<T>> {
+  const attachments: ReportAttachment[] = [];
+  const problems: SyncProblem[] = [];
+  if (wantsPdf(event, detail, context)) {
+    const pdf = await fetchReportPdf(event, context);
+    if ("attachment" in pdf) attachments.push(pdf.attachment);
+    else problems.push(pdf.problem);
+  }
+
+  const attributes = {
+    threat_type: event.threatType,
+    threat_id: event.threatId,
+  };
+  const skipped = {
+    threatType: event.threatType,
+    threatId: event.threatId,
+    threatSkipped: true,
+  };
+  let outcome: MapOutcome<T> | undefined;
+  try {
+    outcome = await context.map({ ...event, detail, attachments });
+  } catch (error) {
+    context.logger.error("Mapping a ThreatHQ threat failed; skipped it", {
+      ...attributes,
+      error,
+    });
+    const message =
+      `mapping ${event.threatType} threat ${event.threatId} failed: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+    problems.push({ ...skipped, reason: "map_failed", message });
+    return { problems };
+  }
+
+  if (outcome === undefined) {
+    context.logger.debug(
+      "Skipped a ThreatHQ threat of a type not mapped",
+      attributes,
+    );
+    const message = `${event.threatType} threats are not mapped`;
+    problems.push({ ...skipped, reason: "not_mapped", message });
+    return { problems };
+  }
+  if (!outcome.ok) {
+    context.logger.warn("Skipped a ThreatHQ threat the mapper rejected", {
+      ...attributes,
+      problems: outcome.problems.slice(0, 5),
+      problem_count: outcome.problems.length,
+    });
+    const message =
+      `${event.threatType} threat ${event.threatId} has ${outcome.problems.length} mapping problems`;
+    problems.push({
+      ...skipped,
+      reason: "map_problems",
+      message,
+      details: outcome.problems,
+    });
+    return { problems };
+  }
+
+  const mapped: MappedThreat<T> = {
+    ...event,
+    result: outcome.threat,
+    pdfAttached: attachments.length > 0,
+  };
+  return { mapped, problems };
+}
+
+/** Fetches, attaches PDFs to and maps the given threats, in their order. */
+export async function fetchAndMapThreats<T>(
+  events: readonly ThreatEvent[],
+  context: FetchContext<T>,
+): Promise<FetchedThreats<T>> {
+  const details = new Map<string, unknown>();
+  const searchRequests = await Promise.all(
+    batches(events, SEARCH_BATCH_SIZE).map((batch) =>
+      context.limit(() => searchBatch(batch, context, details))
+    ),
+  );
+  const fetchedBySearch = details.size;
+
+  const problems: SyncProblem[] = [];
+  const missing = events.filter((event) =>
+    !details.has(threatKeyText(event.threatType, event.threatId))
+  );
+  const single = await Promise.all(
+    missing.map((event) => context.limit(() => fetchSingly(event, context))),
+  );
+  let fetchedSingly = 0;
+  missing.forEach((event, index) => {
+    const key = threatKeyText(event.threatType, event.threatId);
+    if (single[index] !== undefined) {
+      details.set(key, single[index]);
+      fetchedSingly++;
+      return;
+    }
+    context.logger.warn("Skipped a ThreatHQ threat that was not found", {
+      threat_type: event.threatType,
+      threat_id: event.threatId,
+    });
+    problems.push({
+      reason: "not_found",
+      threatType: event.threatType,
+      threatId: event.threatId,
+      message:
+        `ThreatHQ returned 404 for ${event.threatType} threat ${event.threatId}`,
+      threatSkipped: true,
+    });
+  });
+
+  const found = events.filter((event) =>
+    details.has(threatKeyText(event.threatType, event.threatId))
+  );
+  const steps = await Promise.all(found.map((event) =>
+    context.limit(() => {
+      const key = threatKeyText(event.threatType, event.threatId);
+      const detail = details.get(key);
+      // The step holds the detail from here on; the map can let it go.
+      details.delete(key);
+      return fetchPdfAndMap(event, detail, context);
+    })
+  ));
+
+  const mapped: MappedThreat<T>[] = [];
+  for (const step of steps) {
+    if (step.mapped !== undefined) mapped.push(step.mapped);
+    problems.push(...step.problems);
+  }
+
+  return {
+    mapped,
+    problems,
+    counts: {
+      fetchedBySearch,
+      fetchedSingly,
+      mapped: mapped.length,
+      skipped: problems.filter((problem) => problem.threatSkipped).length,
+      pdfsAttached: mapped.filter((threat) => threat.pdfAttached).length,
+      pdfsLeftOff: problems.filter((problem) => !problem.threatSkipped).length,
+      searchRequests: searchRequests.reduce((sum, count) => sum + count, 0),
+    },
+  };
+}

@@ -35,7 +35,7 @@ export interface ThreatHqRetryInfo {
 export interface ThreatHqObserver {
   onRequest(info: ThreatHqRequestInfo): void;
   onRetry(info: ThreatHqRetryInfo): void;
-  /** Called before the client waits `ms` milliseconds for the rate limit. */
+  /** Called with the time in milliseconds that a request waited for the rate limit. */
   onRateLimitWait(ms: number): void;
 }
 

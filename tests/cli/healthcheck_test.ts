@@ -69,8 +69,8 @@ async function run(
 
 const ok = () => new Response("{}", { status: 200 });
 
-/** Starts the real health server on 127.0.0.1 with a fresh status. */
-function startServer(livenessTimeoutMs?: number): {
+/** Starts the real health server on a loopback address with a fresh status. */
+function startServer(livenessTimeoutMs?: number, hostname = "127.0.0.1"): {
   server: HealthServer;
   stall: () => void;
 } {
@@ -85,12 +85,7 @@ function startServer(livenessTimeoutMs?: number): {
     requiresBroker: false,
   });
   const app = createHealthApp({ status, registry: metrics.registry, logger });
-  const server = startHealthServer({
-    app,
-    hostname: "127.0.0.1",
-    port: 0,
-    logger,
-  });
+  const server = startHealthServer({ app, hostname, port: 0, logger });
   return { server, stall: () => clock.time += 10 * 60_000 };
 }
 
@@ -144,6 +139,33 @@ t("stalled server exits 1", async () => {
     assert.is(result.code, 1);
     assert.match(result.stderr, "returned 503");
     assert.match(result.stderr, '"alive":false');
+  } finally {
+    await server.shutdown();
+  }
+});
+
+function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ipv6Test = hasIpv6Loopback() ? t : t.skip;
+if (ipv6Test === t.skip) console.log("skipped: no IPv6 loopback (::1)");
+
+ipv6Test("healthy server on ::1 exits 0", async () => {
+  const { server } = startServer(undefined, "::1");
+  try {
+    const result = await run([], {
+      ...enabledOn(server.port),
+      CONNECTOR_METRICS_BIND_ADDRESS: "::1",
+    });
+
+    assert.is(result.code, 0);
+    assert.match(result.stdout, `GET http://[::1]:${server.port}/healthz`);
   } finally {
     await server.shutdown();
   }

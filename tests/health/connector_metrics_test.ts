@@ -7,6 +7,8 @@ import {
   metricPrefix,
 } from "../../src/health/connector_metrics.ts";
 import { formatPrometheusText } from "../../src/health/prometheus_text.ts";
+import { ThreatHqTimeoutError } from "../../src/threathq/errors.ts";
+import type { ThreatHqObserver as ClientObserver } from "../../src/threathq/http_client.ts";
 import { parseExposition, sampleValue } from "./prometheus_parser.ts";
 
 const t = suite("health: connector metrics");
@@ -241,6 +243,46 @@ t("observer reports activity on every callback", () => {
   observer.onRateLimitWait(10);
 
   assert.is(activity, 3);
+});
+
+t("observer fits the ThreatHQ client", () => {
+  const metrics = newMetrics();
+  // Type-checked against the client's interface by `deno check`.
+  const observer: ClientObserver = metrics.threathqObserver();
+  const attempt = {
+    endpoint: "threat/malware/{id}",
+    method: "GET",
+    status: undefined,
+    durationMs: 30_000,
+  };
+
+  observer.onRequest?.(attempt);
+  observer.onRetry?.({
+    ...attempt,
+    path: "/apiv1/threat/malware/6435",
+    retry: 1,
+    delayMs: 1_000,
+    error: new ThreatHqTimeoutError({
+      method: "GET",
+      path: "/apiv1/threat/malware/6435",
+    }, 30_000),
+  });
+  const families = exposition(metrics);
+
+  assert.is(
+    sampleValue(families, "threathq_requests_total", {
+      endpoint: "threat/malware/{id}",
+      method: "GET",
+      status: "error",
+    }),
+    1,
+  );
+  assert.is(
+    sampleValue(families, "threathq_retries_total", {
+      endpoint: "threat/malware/{id}",
+    }),
+    1,
+  );
 });
 
 t.run();

@@ -12,12 +12,15 @@ import { VERSION } from "./src/version.ts";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   convert: async () => (await import("./src/cli/convert.ts")).convertCommand,
+  healthcheck: async () =>
+    (await import("./src/cli/healthcheck.ts")).healthcheckCommand,
 };
 
 const USAGE = `Usage: threathq-connector <command> [options]
 
 Commands:
   convert [FILE|-]   Map a ThreatHQ threat (file or standard input) to a STIX 2.1 bundle
+  healthcheck        Exit 0 when the local /healthz returns 200, 1 otherwise
 
 Options:
   --help             Show this help, or a command's help after the command

@@ -82,6 +82,8 @@ export interface PlatformStandinOptions {
   user?: Partial<StandinUser>;
   /** Current time; default the system clock. */
   now?: () => Date;
+  /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** One request as the stand-in received it. */
@@ -215,10 +217,11 @@ export function createPlatformStandin(
     const server = Deno.serve({
       hostname: "127.0.0.1",
       port: 0,
+      ...(options.tls ?? {}),
       onListen: ({ port }) => {
         resolve({
           app,
-          url: `http://127.0.0.1:${port}`,
+          url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
           validating: schema !== undefined,
           calls,
           connectors,

@@ -21,7 +21,11 @@ import { describeFetchFailure, isCertificateError } from "./tls.ts";
 /** pycti's time limit of one request. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 
-/** Error codes with which the platform rejects a missing or invalid token. */
+/**
+ * Error codes with which the platform rejects a missing or invalid token.
+ * NOTE: taken from OpenCTI's error names (its `AuthRequired` error); no
+ * live platform was checked for the exact reply to a revoked token.
+ */
 const TOKEN_REJECTED_CODES = new Set(["AUTH_REQUIRED"]);
 
 const BODY_EXCERPT_LENGTH = 300;

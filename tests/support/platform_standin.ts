@@ -438,6 +438,8 @@ function connectorView(
     updated_at: connector.updated_at,
     built_in: false,
     config: configView(state, connector.queues),
+    // NOTE: messages_size is the value given to setQueueMessagesSize (0 by
+    // default), not the queue's bytes: this needs no management plugin.
     connector_queue_details: async () => ({
       messages_number: await state.broker.messageCount(connector.queues.push),
       messages_size: connector.queue_messages_size,

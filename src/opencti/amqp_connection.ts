@@ -12,7 +12,7 @@ import { AMQPClient } from "@cloudamqp/amqp-client";
 import type { Settings } from "../config/settings.ts";
 import { type BrokerTlsOptions, loadBrokerTlsOptions } from "./tls.ts";
 
-/** Where and how to connect; `password` must never reach a log line. */
+/** Broker address and credentials; `password` must never reach a log. */
 export interface AmqpConnectionOptions {
   host: string;
   port: number;
@@ -46,7 +46,7 @@ export interface ConfirmChannel {
   publish(exchange: string, routingKey: string, body: string): Promise<void>;
   /** True once the channel or its connection has closed. */
   readonly closed: boolean;
-  /** Closes the channel and its connection; never throws. */
+  /** Closes the channel and its connection, ignoring close errors. */
   close(): Promise<void>;
 }
 

@@ -15,7 +15,7 @@ import type { ConfirmChannel, ConnectChannel } from "./amqp_connection.ts";
 import { pythonJsonDumps, queueMessage } from "./message.ts";
 import { splitObjects, type SplitResult } from "./splitter.ts";
 
-/** Where a page goes and what its messages carry. */
+/** The destination of a page and the fields its messages carry. */
 export interface PublishTarget {
   /** The work the messages count toward; the worker drops them without it. */
   workId?: string;
@@ -35,7 +35,7 @@ export interface PublishTarget {
 export interface RetryPolicy {
   /** Wait after the first failure, in milliseconds. */
   initialDelayMs: number;
-  /** Longest wait between two attempts, in milliseconds. */
+  /** Maximum wait between two attempts, in milliseconds. */
   maxDelayMs: number;
   /**
    * Failed attempts in a row, without any message confirmed in between,
@@ -189,7 +189,7 @@ export function createAmqpPublisher(
     };
     if (PERMANENT_REPLY.test(errorMessage(error))) {
       logger.error(
-        "RabbitMQ refused the connection or the exchange",
+        "RabbitMQ rejected the credentials, the virtual host or the exchange",
         attributes,
       );
       throw new AmqpPublishError(unconfirmedCount, total, failures, error);
@@ -257,7 +257,10 @@ async function publishUnconfirmed(
   if (failure !== undefined) throw failure.error;
 }
 
-/** `initialDelayMs` doubled per failure after the first, capped. */
+/**
+ * Returns the wait after the given number of failures in a row:
+ * `initialDelayMs`, doubled for each further failure, at most `maxDelayMs`.
+ */
 export function backoffMs(retry: RetryPolicy, failures: number): number {
   const exponent = Math.min(failures - 1, 30);
   return Math.min(retry.initialDelayMs * 2 ** exponent, retry.maxDelayMs);

@@ -32,7 +32,7 @@ export interface ApiPusher {
   /**
    * Sends the bundle and resolves when the platform accepted it. A bundle
    * without objects is not sent, because the platform rejects it. Retries
-   * an unreachable platform and HTTP 429 and 5xx answers; rejects with
+   * an unreachable platform and HTTP 429 and 5xx responses; rejects with
    * `ApiPushError` when the platform returns false, and with the last error
    * after `maxAttempts` failed attempts.
    */
@@ -60,7 +60,7 @@ const DEFAULT_RETRY: RetryPolicy = {
   maxAttempts: 5,
 };
 
-/** Creates the pusher; it holds no connection of its own. */
+/** Creates the pusher, which keeps no connection of its own. */
 export function createApiPusher(options: ApiPusherOptions): ApiPusher {
   const clock = options.clock ?? systemClock;
   const retry = { ...DEFAULT_RETRY, ...options.retry };

@@ -213,7 +213,7 @@ export async function deleteExpiredFiles(
 
 /**
  * Writes `text` to `<path>.tmp`, flushes it to disk and renames it to
- * `path`, so `path` holds either its old content or the whole new text.
+ * `path`, so `path` contains either its old content or the whole new text.
  * The temporary file is removed when a step fails.
  */
 export async function writeFileAtomically(

@@ -12,7 +12,7 @@ import { writeFileAtomically } from "./directory_output.ts";
 /** The default name of the state file in the output directory. */
 export const STATE_FILE_NAME = ".threathq-connector-state";
 
-/** A state file that exists but does not hold a state. */
+/** A state file that exists but does not contain a valid state. */
 export class StateFileError extends Error {
   constructor(readonly path: string, detail: string) {
     super(
@@ -33,7 +33,7 @@ export interface FileStateOptions {
 export interface FileStateStore {
   readonly path: string;
   /**
-   * Returns the saved state, or undefined when the file is missing or holds
+   * Returns the saved state, or undefined when the file is missing or contains
    * `null` or `{}`. Throws `StateFileError` for other content.
    */
   read(): Promise<ConnectorState | undefined>;

@@ -137,7 +137,7 @@ test("messages persistent and plain", async () => {
 });
 
 test("broker nacks then accepts", async () => {
-  // A queue that holds 3 ready messages and nacks further publishes.
+  // A queue that keeps at most 3 ready messages and nacks further publishes.
   const route = await declareTestRoute({
     "x-max-length": 3,
     "x-overflow": "reject-publish",

@@ -21,8 +21,7 @@ const EXAMPLE_IDENTITY = {
 
 /**
  * The `content` pycti 6.9 writes for that identity split from the bundle
- * `bundle--00000000-0000-4000-8000-000000000000`, from the published
- * description of pycti's queue format.
+ * `bundle--00000000-0000-4000-8000-000000000000`.
  */
 const PYCTI_CONTENT =
   "eyJ0eXBlIjogImJ1bmRsZSIsICJpZCI6ICJidW5kbGUtLTAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMCIsICJzcGVjX3ZlcnNpb24iOiAiMi4xIiwgInhfb3BlbmN0aV9zZXEiOiAxLCAib2JqZWN0cyI6IFt7InR5cGUiOiAiaWRlbnRpdHkiLCAic3BlY192ZXJzaW9uIjogIjIuMSIsICJpZCI6ICJpZGVudGl0eS0tNjlmMWRmMzAtZWIyZi01ODQ1LTg4ZTAtNjRlMmQwNWFiNzJlIiwgIm5hbWUiOiAiRXhhbXBsZSBDb3JwIiwgImlkZW50aXR5X2NsYXNzIjogIm9yZ2FuaXphdGlvbiIsICJuYl9kZXBzIjogMX1dfQ==";

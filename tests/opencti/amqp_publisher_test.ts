@@ -38,7 +38,7 @@ function identities(count: number) {
 }
 
 /**
- * A channel double: `respond` decides each publish's outcome, in call
+ * Creates a channel double. `respond` decides each publish's outcome, in call
  * order; `undefined` confirms it.
  */
 function fakeChannel(respond: (call: number) => Error | undefined = () => {}) {

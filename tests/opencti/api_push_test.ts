@@ -21,7 +21,7 @@ interface PushCall {
   workId: string | undefined;
 }
 
-/** An API double whose answers come from `outcomes`, one per call. */
+/** Creates an API double whose results come from `outcomes`, one per call. */
 function fakeApi(outcomes: Array<boolean | Error>) {
   const calls: PushCall[] = [];
   return {

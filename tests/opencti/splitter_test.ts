@@ -19,7 +19,7 @@ const RELATIONSHIP = "relationship--8d7c6b5a-4e3f-4a2b-9c1d-0e9f8a7b6c5d";
 const URL_U = "https://www.threathq.com/api/l/threatpage?t=1";
 
 /**
- * The bundle of pycti 6.9.17's check run: a report citing an ipv4, the
+ * Returns the objects of pycti 6.9.17's check run: a report citing an ipv4, the
  * author and a malware missing from the bundle, and a relationship from
  * the ipv4 to that malware.
  */
@@ -384,8 +384,8 @@ t("reference through extension id", () => {
   ]);
   const ids = result.bundles.map((bundle) => onlyObject(bundle).id);
 
-  // The identity is reached first through its internal id; the walk from
-  // its STIX id then finds it again, as in pycti, and sends it twice.
+  // The walk reaches the identity first through its internal id. The walk
+  // from its STIX id then finds it again, as in pycti, so it is sent twice.
   assert.equal(ids, [
     IDENTITY,
     IDENTITY,

@@ -13,7 +13,7 @@ export const BROKER_HOST = Deno.env.get("TEST_AMQP_HOST") ?? "127.0.0.1";
 export const BROKER_PORT = Number(Deno.env.get("TEST_AMQP_PORT") ?? "5672");
 export const BROKER_URL = `amqp://guest:guest@${BROKER_HOST}:${BROKER_PORT}/`;
 
-/** Longest wait for the broker's AMQP handshake, in milliseconds. */
+/** Maximum wait for the broker's AMQP handshake, in milliseconds. */
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 
 let reachable: Promise<boolean> | undefined;

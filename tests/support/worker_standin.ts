@@ -1,8 +1,8 @@
 /**
- * A stand-in for OpenCTI's worker: it consumes a push queue on the real
- * broker, checks every message the way the connector must write it, stores
- * each object, and reports one expectation per message with a work id, as
- * the worker's push handler does after each import (6.9).
+ * A stand-in for OpenCTI's worker. It consumes a push queue on the real
+ * broker, checks every message the way the connector must write it, and
+ * stores each object. Like the worker's push handler (6.9), it reports one
+ * expectation per message that carries a work id.
  *
  * Unlike the real worker it does not split bundles of several objects
  * again; such a message counts as an error, because the connector always

@@ -353,15 +353,16 @@ class DependencyWalk {
     if (!Array.isArray(references)) return 0;
 
     let deps = 0;
-    const kept: unknown[] = [];
+    // A Set keeps insertion order, so the list keeps pycti's order.
+    const kept = new Set<string>();
     for (const reference of references) {
       if (this.follows(reference, id, chain)) {
         this.keptReferences.get(id)!.push(reference);
         deps += this.enlist(reference, [...chain, reference]);
-        if (!kept.includes(reference)) kept.push(reference);
+        kept.add(reference);
       }
     }
-    if (references.length > 0) object[key] = kept;
+    if (references.length > 0) object[key] = [...kept];
     return deps;
   }
 

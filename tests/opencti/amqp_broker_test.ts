@@ -19,6 +19,7 @@ import {
   declareTestRoute,
 } from "../support/amqp.ts";
 import {
+  connectorMessages,
   createWorkerStandin,
   type ExpectationError,
   samplePage,
@@ -81,7 +82,7 @@ test("page arrives in dependency order", async () => {
     assert.equal(standin.errors, []);
     assert.is(standin.objects.size, split.expectations);
     assert.equal(
-      standin.received.map((entry) => entry.message.action_sequence),
+      connectorMessages(standin.received).map((m) => m.action_sequence),
       split.bundles.map((_, index) => index + 1),
     );
     const seqs = standin.received.map((entry) => entry.bundle.x_opencti_seq);
@@ -123,12 +124,14 @@ test("messages persistent and plain", async () => {
     });
     await standin.waitFor((s) => s.received.length >= 1);
     const [first] = standin.received;
+    const [message] = connectorMessages(standin.received);
 
+    assert.is(first.origin, "connector");
     assert.is(first.deliveryMode, 2);
     assert.is(first.contentEncoding, "utf-8");
     assert.is(first.contentType, undefined);
-    assert.is(first.message.applicant_id, null);
-    assert.not.ok("work_id" in first.message);
+    assert.is(message.applicant_id, null);
+    assert.not.ok("work_id" in message);
   } finally {
     await publisher.close();
     await standin.stop();

@@ -13,7 +13,11 @@ import {
   declareTestRoute,
 } from "../support/amqp.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.ts";
-import { createWorkerStandin, samplePage } from "../support/worker_standin.ts";
+import {
+  connectorMessages,
+  createWorkerStandin,
+  samplePage,
+} from "../support/worker_standin.ts";
 
 const t = suite("opencti: amqp reconnect");
 const test = await brokerAvailable() ? t : t.skip;
@@ -98,10 +102,8 @@ test("cut mid-page loses nothing", async () => {
       split.bundles.every((bundle) => s.objects.has(bundle.objects[0].id))
     );
 
-    const page = standin.received.slice(before);
-    const sequences = new Set(
-      page.map((entry) => entry.message.action_sequence),
-    );
+    const page = connectorMessages(standin.received.slice(before));
+    const sequences = new Set(page.map((message) => message.action_sequence));
     assert.is(result.messages, split.expectations);
     assert.is(sequences.size, split.expectations);
     assert.ok(page.length >= split.expectations + IN_FLIGHT);
@@ -140,10 +142,8 @@ test("cut drops messages in transit", async () => {
       split.bundles.every((bundle) => s.objects.has(bundle.objects[0].id))
     );
 
-    const page = standin.received.slice(before);
-    const sequences = new Set(
-      page.map((entry) => entry.message.action_sequence),
-    );
+    const page = connectorMessages(standin.received.slice(before));
+    const sequences = new Set(page.map((message) => message.action_sequence));
     assert.is(sequences.size, split.expectations);
     assert.equal(standin.errors, []);
   } finally {

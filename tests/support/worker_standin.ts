@@ -4,8 +4,12 @@
  * stores each object. Like the worker's push handler (6.9), it reports one
  * expectation per message that carries a work id.
  *
- * Unlike the real worker it does not split bundles of several objects
- * again; such a message counts as an error, because the connector always
+ * It also accepts the messages the platform publishes for `stixBundlePush`
+ * (`type`, `applicant_id`, `content`, `work_id`, `update`), without the
+ * property checks that apply to the connector's own messages.
+ *
+ * Unlike the real worker, it does not split a bundle of several objects
+ * again. Such a message counts as an error, because the connector always
  * sends one object per message.
  */
 import {
@@ -45,15 +49,40 @@ export interface WorkerStandinOptions {
   isWorkAlive?: (workId: string) => Promise<boolean>;
 }
 
+/** The message OpenCTI 6.9 publishes for a `stixBundlePush`. */
+const platformMessageSchema = z.strictObject({
+  type: z.literal("bundle"),
+  applicant_id: z.string().nullable(),
+  content: z.base64(),
+  work_id: z.string().optional(),
+  update: z.boolean(),
+});
+export type PlatformMessage = z.infer<typeof platformMessageSchema>;
+
+/** Who wrote a message, with the message in that writer's format. */
+export type MessageOrigin =
+  | { origin: "connector"; message: QueueMessage }
+  | { origin: "platform"; message: PlatformMessage };
+
 /** One delivery, decoded. */
-export interface ReceivedMessage {
-  message: QueueMessage;
+export type ReceivedMessage = MessageOrigin & DeliveryDetails;
+
+interface DeliveryDetails {
   /** The one-object bundle from `content`. */
   bundle: Record<string, unknown>;
   deliveryMode: number | undefined;
   contentEncoding: string | undefined;
   contentType: string | undefined;
   headers: Record<string, unknown> | undefined;
+}
+
+/** Returns the connector messages among the deliveries, in order. */
+export function connectorMessages(
+  received: readonly ReceivedMessage[],
+): QueueMessage[] {
+  return received.flatMap((entry) =>
+    entry.origin === "connector" ? [entry.message] : []
+  );
 }
 
 export interface WorkerStandin {
@@ -180,15 +209,16 @@ function decodeDelivery(
   if (typeof parsed === "string") return { error: parsed, source: body };
 
   const received: ReceivedMessage = {
-    message: parsed.message,
+    ...parsed.origin,
     bundle: parsed.bundle,
     deliveryMode: delivery.properties.deliveryMode,
     contentEncoding: delivery.properties.contentEncoding,
     contentType: delivery.properties.contentType,
     headers: delivery.properties.headers,
   };
-  const problem = checkDelivery(received) ??
-    checkObject(parsed.bundle, validate);
+  const problem =
+    (received.origin === "connector" ? checkDelivery(received) : undefined) ??
+      checkObject(parsed.bundle, validate);
   const source = JSON.stringify(parsed.bundle.objects);
   return problem === undefined
     ? { received }
@@ -197,25 +227,42 @@ function decodeDelivery(
 
 function parseMessage(
   body: string,
-): { message: QueueMessage; bundle: Record<string, unknown> } | string {
+): { origin: MessageOrigin; bundle: Record<string, unknown> } | string {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return "message body is not JSON";
   }
-  const message = queueMessageSchema.safeParse(json);
-  if (!message.success) return `invalid message: ${message.error.message}`;
+  const origin = parseOrigin(json);
+  if (typeof origin === "string") return origin;
 
   let content: unknown;
   try {
-    content = decodeContent(message.data.content);
+    content = decodeContent(origin.message.content);
   } catch {
     return "content is not base64 of a JSON document";
   }
   const bundle = subBundleSchema.safeParse(content);
   if (!bundle.success) return `invalid sub-bundle: ${bundle.error.message}`;
-  return { message: message.data, bundle: content as Record<string, unknown> };
+  return { origin, bundle: content as Record<string, unknown> };
+}
+
+/** Tells the connector's format (`bundle_type`) from the platform's. */
+function parseOrigin(json: unknown): MessageOrigin | string {
+  const fromConnector = typeof json === "object" && json !== null &&
+    "bundle_type" in json;
+  if (fromConnector) {
+    const message = queueMessageSchema.safeParse(json);
+    return message.success
+      ? { origin: "connector", message: message.data }
+      : `invalid message: ${message.error.message}`;
+  }
+
+  const message = platformMessageSchema.safeParse(json);
+  return message.success
+    ? { origin: "platform", message: message.data }
+    : `invalid message: ${message.error.message}`;
 }
 
 /** Checks the properties pycti publishes with. */

@@ -3,13 +3,13 @@
  * `GET threat/malware/{id}` and each element of `data.threats[]` in a
  * `POST threat/search` response.
  *
- * Real data is uneven: sets are missing on older threats, `data_1` is a string
- * on most blocks but an object (sometimes partial) on URL blocks and on some
- * Domain blocks, and `malwareFamily` is a single object on blocks and files but
- * a list (`malwareFamilySet`) at threat level. `parseMalwareThreat` therefore
- * narrows field by field: a field that does not fit its schema is dropped and
- * reported, and only a value that is not an object or has no integer `id` is
- * rejected as a whole.
+ * Real data is uneven. Sets are missing on older threats. `data_1` is a
+ * string on most blocks but an object, sometimes partial, on URL blocks and
+ * on some Domain blocks. `malwareFamily` is a single object on blocks and
+ * files but a list (`malwareFamilySet`) at threat level. So
+ * `parseMalwareThreat` narrows field by field: a field that does not fit its
+ * schema is dropped and reported. Only a value that is not an object or has
+ * no integer `id` is rejected as a whole.
  */
 import { z } from "zod";
 import { type Impact, IMPACTS } from "../config/settings.ts";
@@ -35,7 +35,8 @@ export const impactSchema = z.string().transform((text, context) => {
   return z.NEVER;
 });
 
-const epochMsSchema = z.number().int().nonnegative();
+/** Epoch milliseconds within the range a JavaScript `Date` can hold. */
+const epochMsSchema = z.number().int().nonnegative().max(8.64e15);
 
 export const malwareFamilySchema = z.looseObject({
   familyName: z.string(),
@@ -62,7 +63,9 @@ export const blockFields = {
   blockType: z.string(),
   impact: impactSchema,
   data: z.string(),
-  data_1: z.union([z.string(), urlPartsSchema]),
+  data_1: z.union([z.string(), urlPartsSchema], {
+    error: "expected a string or an object of URL parts",
+  }),
   confidence: z.number(),
   role: z.string(),
   roleDescription: z.string(),
@@ -145,18 +148,24 @@ export type CampaignBrand = z.output<typeof campaignBrandSchema>;
 export type CampaignLanguage = z.output<typeof campaignLanguageSchema>;
 export type SecureEmailGateway = z.output<typeof secureEmailGatewaySchema>;
 
+/**
+ * A list item with its index in the vendor's list. Problem reports use it,
+ * because it stays correct when items before it were left out.
+ */
+export type Positioned<T> = T & { position: number };
+
 /** A malware threat after narrowing; every set is present, maybe empty. */
 export type MalwareThreat = Lenient<typeof threatScalarFields> & {
   id: number;
-  blockSet: Block[];
-  executableSet: Executable[];
-  subjectSet: Subject[];
-  malwareFamilySet: MalwareFamily[];
-  deliveryMechanisms: DeliveryMechanism[];
-  naicsCodes: NaicsCode[];
-  campaignBrandSet: CampaignBrand[];
-  campaignLanguageSet: CampaignLanguage[];
-  secureEmailGatewaySet: SecureEmailGateway[];
+  blockSet: Positioned<Block>[];
+  executableSet: Positioned<Executable>[];
+  subjectSet: Positioned<Subject>[];
+  malwareFamilySet: Positioned<MalwareFamily>[];
+  deliveryMechanisms: Positioned<DeliveryMechanism>[];
+  naicsCodes: Positioned<NaicsCode>[];
+  campaignBrandSet: Positioned<CampaignBrand>[];
+  campaignLanguageSet: Positioned<CampaignLanguage>[];
+  secureEmailGatewaySet: Positioned<SecureEmailGateway>[];
 };
 
 export type ThreatParseResult =
@@ -216,7 +225,7 @@ function parseList<T>(
   key: string,
   parseItem: ItemParser<T>,
   issues: SchemaIssue[],
-): T[] {
+): Positioned<T>[] {
   const value = raw[key];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
@@ -224,16 +233,16 @@ function parseList<T>(
     return [];
   }
 
-  const items: T[] = [];
+  const items: Positioned<T>[] = [];
   value.forEach((item, index) => {
     const parsed = parseItem(item, `${key}[${index}]`);
-    if (parsed.ok) items.push(parsed.value);
+    if (parsed.ok) items.push({ ...parsed.value, position: index });
     else issues.push(parsed.issue);
   });
   return items;
 }
 
-/** An item parser for a list of objects of one zod schema. */
+/** Builds an item parser for a list of objects of one zod schema. */
 function itemOf<T>(schema: z.ZodType<T>): ItemParser<T> {
   return (item, path) => {
     const parsed = schema.safeParse(item);
@@ -244,7 +253,7 @@ function itemOf<T>(schema: z.ZodType<T>): ItemParser<T> {
   };
 }
 
-/** An item parser that narrows an object field by field. */
+/** Builds an item parser that narrows an object field by field. */
 function lenientItemOf<S extends Shape>(
   shape: S,
   issues: SchemaIssue[],
@@ -260,8 +269,8 @@ function lenientItemOf<S extends Shape>(
 
 /**
  * Narrows one malware threat. Fails only when `raw` is not an object or has
- * no integer `id`; every other mismatch drops the field or item concerned and
- * is listed in `issues`.
+ * no integer `id`. Every other mismatch drops the field or item concerned
+ * and is listed in `issues`.
  */
 export function parseMalwareThreat(raw: unknown): ThreatParseResult {
   if (!isRecord(raw)) {

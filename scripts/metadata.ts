@@ -26,6 +26,8 @@ export const CONTAINER_ENVIRONMENT: Record<string, string> = {
 const SOURCE_CODE_URL: string | null = null;
 const IMAGE_NAME = "threathq-connector";
 
+const PROJECT_ROOT = new URL("..", import.meta.url).pathname;
+
 const TABLE_START = "<!-- settings-table:start -->";
 const TABLE_END = "<!-- settings-table:end -->";
 
@@ -187,7 +189,9 @@ export function renderSettingsTable(): string {
     "| --- | --- | --- | --- |",
     ...rows,
     "",
-    "required (platform): needed unless `CONNECTOR_SEND_TO_QUEUE=false`, when the connector only writes bundles to a directory. The connector redacts secret values from its logs and error messages.",
+    "required (platform): needed unless `CONNECTOR_SEND_TO_QUEUE=false`, when",
+    "the connector only writes bundles to a directory. The connector redacts",
+    "secret values from its logs and error messages.",
   ].join("\n") + "\n";
 }
 
@@ -300,13 +304,17 @@ export function renderCompose(): string {
   ].join("\n") + "\n";
 }
 
-/** Formats text with `deno fmt`, so the generated files pass `deno fmt --check`. */
+/**
+ * Formats text with `deno fmt` and the project's deno.json, so the generated
+ * files pass `deno fmt --check`.
+ */
 export async function formatWithDeno(
   text: string,
   extension: "md" | "json" | "yml",
 ): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["fmt", `--ext=${extension}`, "-"],
+    cwd: PROJECT_ROOT,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -383,7 +391,7 @@ export async function staleFiles(root: string): Promise<string[]> {
 }
 
 async function main(args: string[]): Promise<number> {
-  const root = new URL("..", import.meta.url).pathname;
+  const root = PROJECT_ROOT;
   if (args[0] === "--check") {
     const stale = await staleFiles(root);
     for (const path of stale) console.error(`stale: ${path}`);

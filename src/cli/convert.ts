@@ -29,7 +29,7 @@ import type { CliContext, Command } from "./context.ts";
 const HELP = `Usage: threathq-connector convert [options] [FILE|-]
 
 Maps ThreatHQ threats to one STIX 2.1 bundle, written to standard output.
-FILE (or standard input when FILE is - or missing) holds one threat object,
+FILE (or standard input when FILE is - or missing) contains one threat object,
 a {"success": true, "data": <threat>} response, or a threat/search response
 with data.threats[]. No credentials are needed.
 

@@ -26,6 +26,8 @@ export function threatTimes(
   threat: MalwareThreat,
   changelogTime?: number,
 ): ThreatTimes | undefined {
+  // NOTE: a threat dated from its changelog entry gets a different report id
+  // if Cofense later adds `firstPublished`, and so a second report.
   const published = threat.firstPublished ?? threat.lastPublished ??
     changelogTime;
   if (published === undefined) return undefined;

@@ -33,16 +33,18 @@ const PATTERN_HASH_ORDER: readonly HashAlgorithm[] = [
   "SSDEEP",
 ];
 
-/** Quotes a hash name that is not a plain identifier, as `'SHA-256'`. */
+/**
+ * Quotes a hash name, as `'SHA-256'` and `'MD5'`. STIX requires quotes only
+ * around names with a hyphen; quoting every name gives the same pattern, and
+ * so the same indicator id, as the Python connector writes.
+ */
 function hashPathComponent(algorithm: HashAlgorithm): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(algorithm)
-    ? algorithm
-    : `'${algorithm}'`;
+  return `'${algorithm}'`;
 }
 
 /**
  * Builds one observation that matches a file by any of its valid hashes,
- * such as `[file:hashes.'SHA-256' = '…' OR file:hashes.MD5 = '…']`. Keys
+ * such as `[file:hashes.'SHA-256' = '…' OR file:hashes.'MD5' = '…']`. Keys
  * may be written loosely (`md5`, `SHA256`). Hashes that are invalid or
  * outside the STIX vocabulary are left out.
  *

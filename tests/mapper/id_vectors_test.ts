@@ -301,10 +301,12 @@ t("indicator patterns", () => {
         executableSet: [{ fileName: unescapePattern(fileName[1]) }],
       });
     } else {
-      // The STIX module writes an MD5 path unquoted (`file:hashes.MD5`);
-      // this vector quotes it (`file:hashes.'MD5'`), a different pattern.
-      assert.match(pattern, "file:hashes.'MD5'");
-      continue;
+      const md5 = /^\[file:hashes\.'MD5' = '([0-9a-f]{32})'\]$/.exec(pattern);
+      assert.ok(md5, `no mapping input for pattern ${pattern}`);
+      mapped = mapOk({
+        ...BASE_THREAT,
+        executableSet: [{ fileName: "sample.bin", md5Hex: md5[1] }],
+      });
     }
 
     const indicator = findOne(mapped.objects, "indicator");

@@ -127,7 +127,7 @@ t("file indicator matches its hashes", () => {
 
   assert.is(
     indicator.pattern,
-    "[file:hashes.'SHA-256' = 'FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210' OR file:hashes.MD5 = 'fedcba9876543210fedcba9876543210']",
+    "[file:hashes.'SHA-256' = 'FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210' OR file:hashes.'MD5' = 'fedcba9876543210fedcba9876543210']",
   );
 });
 

@@ -67,12 +67,12 @@ t("equality pattern escapes value", () => {
   );
 });
 
-t("file pattern quotes hyphenated names", () => {
+t("file pattern quotes every hash name", () => {
   assert.is(
     filePattern({ MD5, "SHA-256": SHA256 }),
-    `[file:hashes.'SHA-256' = '${SHA256}' OR file:hashes.MD5 = '${MD5}']`,
+    `[file:hashes.'SHA-256' = '${SHA256}' OR file:hashes.'MD5' = '${MD5}']`,
   );
-  assert.is(filePattern({ MD5 }), `[file:hashes.MD5 = '${MD5}']`);
+  assert.is(filePattern({ MD5 }), `[file:hashes.'MD5' = '${MD5}']`);
   assert.is(
     filePattern({ "SHA-1": SHA1 }),
     `[file:hashes.'SHA-1' = '${SHA1}']`,
@@ -87,7 +87,7 @@ t("file pattern order is fixed", () => {
   assert.is(
     forward,
     `[file:hashes.'SHA-256' = '${SHA256}' OR file:hashes.'SHA-1' = '${SHA1}'` +
-      ` OR file:hashes.MD5 = '${MD5}']`,
+      ` OR file:hashes.'MD5' = '${MD5}']`,
   );
 });
 
@@ -101,7 +101,7 @@ t("file pattern normalizes key names", () => {
 t("file pattern skips invalid hashes", () => {
   assert.is(
     filePattern({ MD5, "SHA-256": "256" }),
-    `[file:hashes.MD5 = '${MD5}']`,
+    `[file:hashes.'MD5' = '${MD5}']`,
   );
   assert.is(
     filePattern({ MD5: "md5", "SHA-256": SHA256, custom: "x" }),

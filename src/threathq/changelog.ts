@@ -38,15 +38,17 @@ export function planPage(entries: readonly ChangelogEntry[]): PlannedPage {
     }
   }
 
-  const kept = [...newest.values()].sort((a, b) => a.occurredOn - b.occurredOn);
+  const newestEntries = [...newest.values()].sort((a, b) =>
+    a.occurredOn - b.occurredOn
+  );
   const toEvent = (entry: ChangelogEntry): ThreatEvent => ({
     threatType: entry.threatType,
     threatId: entry.threatId,
     occurredOn: entry.occurredOn,
   });
   return {
-    updates: kept.filter((entry) => !entry.deleted).map(toEvent),
-    deletions: kept.filter((entry) => entry.deleted).map(toEvent),
-    duplicates: entries.length - kept.length,
+    updates: newestEntries.filter((entry) => !entry.deleted).map(toEvent),
+    deletions: newestEntries.filter((entry) => entry.deleted).map(toEvent),
+    duplicates: entries.length - newestEntries.length,
   };
 }

@@ -318,6 +318,25 @@ async function readLimited(
     return { kind: "complete", data: new Uint8Array(0) };
   }
 
+  // With a Content-Length, the body goes straight into one buffer of that
+  // size instead of chunks that are copied again at the end.
+  if (Number.isFinite(declared)) {
+    const data = new Uint8Array(declared);
+    let offset = 0;
+    for await (const chunk of response.body) {
+      if (offset + chunk.byteLength > declared) {
+        return {
+          kind: "too_large",
+          bytes: offset + chunk.byteLength,
+          exact: false,
+        };
+      }
+      data.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return { kind: "complete", data: data.subarray(0, offset) };
+  }
+
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of response.body) {

@@ -26,7 +26,7 @@ import type {
   ThreatType,
 } from "./api.ts";
 import { SEARCH_BATCH_SIZE } from "./api.ts";
-import { planPage, type ThreatEvent } from "./changelog.ts";
+import { type PlannedPage, planPage, type ThreatEvent } from "./changelog.ts";
 import {
   ThreatHqApiError,
   ThreatHqClientError,
@@ -40,8 +40,9 @@ import {
   type SyncState,
 } from "./sync_state.ts";
 import {
-  fetchAndMapThreats,
-  type FetchCounts,
+  attachAndMap,
+  type FetchContext,
+  fetchDetails,
   type MappedThreat,
   type MapThreat,
   type SyncProblem,
@@ -64,14 +65,24 @@ export interface SyncDeletion {
   occurredOn: number;
 }
 
-export interface ResultCounts extends FetchCounts {
-  /** Changelog entries of the page (only on its first result). */
+export interface ResultCounts {
+  /** Changelog entries of the page (on its first result only). */
   entries: number;
   /** Entries dropped because a newer entry names the same threat. */
   duplicates: number;
-  /** Threats this result set out to fetch. */
+  /** Threats this result covers. */
   threats: number;
+  /** Details fetched for its search batch (on the batch's first result). */
+  fetchedBySearch: number;
+  fetchedSingly: number;
+  searchRequests: number;
+  mapped: number;
+  /** Threats left out: not found, not mapped or rejected by the mapper. */
+  skipped: number;
   deletions: number;
+  pdfsAttached: number;
+  /** PDF reports missing, invalid, too large or failed; threats kept. */
+  pdfsLeftOff: number;
 }
 
 export interface SyncResult<T> {
@@ -103,7 +114,10 @@ export interface SyncOptions<T> {
   pdfMaxBytes: number;
   /** Requests in flight at once (the token bucket still sets the rate). */
   concurrency: number;
-  /** The most threats in one result (default 100). */
+  /**
+   * The maximum number of threats in one result: by default 10 when PDFs
+   * are imported (a PDF may be up to `pdfMaxBytes`), else 100.
+   */
   threatsPerResult?: number;
   signal?: AbortSignal;
   /** Epoch milliseconds, for state dates and the start time. */
@@ -114,10 +128,13 @@ export interface SyncOptions<T> {
 
 const DAY_MS = 24 * 3600_000;
 
+/** Default threats per result with PDFs, which bounds the PDFs held. */
+const PDF_THREATS_PER_RESULT = 10;
+
 /**
  * Builds the engine options from the settings. The concurrency covers the
- * burst capacity and one second of the sustained rate, so the bucket, not
- * the limit, sets the request rate; it is capped at 64 requests.
+ * burst capacity and one second of the sustained rate, so that the bucket,
+ * not the limit, sets the request rate. It is capped at 64 requests.
  */
 export function syncOptionsFromSettings<T>(
   settings: Settings["cofense_threathq"],
@@ -142,8 +159,11 @@ export function syncOptionsFromSettings<T>(
   };
 }
 
-/** Whether ThreatHQ refused a saved position (not auth, not rate limit). */
-function isRefusedPosition(error: unknown): boolean {
+/**
+ * Returns whether ThreatHQ rejected a saved position: a 4xx other than 401,
+ * 403 and 429, or a `success: false` body.
+ */
+function isRejectedPosition(error: unknown): boolean {
   return error instanceof ThreatHqClientError ||
     error instanceof ThreatHqNotFoundError ||
     error instanceof ThreatHqApiError;
@@ -184,9 +204,13 @@ async function* runSync<T>(
   const clock = options.clock ?? monotonicClock;
   const logger = options.logger;
   const signal = controller.signal;
-  const perResult = Math.max(1, options.threatsPerResult ?? SEARCH_BATCH_SIZE);
+  const perResult = Math.max(
+    1,
+    options.threatsPerResult ??
+      (options.importReportPdf ? PDF_THREATS_PER_RESULT : SEARCH_BATCH_SIZE),
+  );
   const limit = pLimit(Math.max(1, options.concurrency));
-  const context = {
+  const context: FetchContext<T> = {
     api: options.api,
     logger,
     map: options.map,
@@ -234,26 +258,19 @@ async function* runSync<T>(
         );
       }
 
-      const groups = chunk(plan.updates, perResult);
-      const totals = {
+      const totals: PageTotals = {
         threats: 0,
         deletions: 0,
         skipped: 0,
         mapped: 0,
         pdfs: 0,
       };
-      for (const [index, events] of groups.entries()) {
-        const first = index === 0;
-        const last = index === groups.length - 1;
-        const fetched = await fetchAndMapThreats(events, context);
-        const problems = first ? invalidEntryProblems(page) : [];
-        problems.push(...fetched.problems);
-        const deletions = first ? plan.deletions : [];
-
-        const ingested = fetched.mapped.length > 0 || deletions.length > 0;
+      const results = resultsOfPage(page, plan, perResult, context);
+      for await (const part of results) {
+        const ingested = part.mapped.length > 0 || part.deletions.length > 0;
         state = nextState(state, {
           ingestedAtMs: ingested ? now() : undefined,
-          page: last
+          page: part.pageComplete
             ? {
               position,
               nextPosition: page.nextPosition,
@@ -261,33 +278,8 @@ async function* runSync<T>(
             }
             : undefined,
         });
-
-        const counts: ResultCounts = {
-          ...fetched.counts,
-          skipped: problems.filter((problem) => problem.threatSkipped).length,
-          entries: first ? page.entries.length + page.invalidEntries.length : 0,
-          duplicates: first ? plan.duplicates : 0,
-          threats: events.length,
-          deletions: deletions.length,
-        };
-        totals.threats += counts.fetchedBySearch + counts.fetchedSingly;
-        totals.deletions += counts.deletions;
-        totals.skipped += counts.skipped;
-        totals.mapped += counts.mapped;
-        totals.pdfs += counts.pdfsAttached;
-
-        yield {
-          position,
-          nextPosition: page.nextPosition,
-          part: index + 1,
-          parts: groups.length,
-          pageComplete: last,
-          mapped: fetched.mapped,
-          deletions,
-          problems,
-          counts,
-          state: { ...state },
-        };
+        addToTotals(totals, part.counts);
+        yield { ...part, position, state: { ...state } };
       }
 
       logger.info("ThreatHQ changelog page processed", {
@@ -320,7 +312,7 @@ async function* runSync<T>(
     try {
       return { ...await options.api.updates(from, signal), start: from };
     } catch (error) {
-      if (!mayFallBack || !("position" in from) || !isRefusedPosition(error)) {
+      if (!mayFallBack || !("position" in from) || !isRejectedPosition(error)) {
         throw error;
       }
 
@@ -330,7 +322,7 @@ async function* runSync<T>(
         : startEpochMs(options.importStartDate, now());
       const fallback = { timestamp: Math.floor(fallbackMs / 1000) };
       logger.warn(
-        "ThreatHQ refused the saved position; starting from a time instead",
+        "ThreatHQ rejected the saved position; reading from a time instead",
         {
           position: from.position,
           error: (error as Error).message,
@@ -341,6 +333,85 @@ async function* runSync<T>(
       return {
         ...await options.api.updates(fallback, signal),
         start: fallback,
+      };
+    }
+  }
+}
+
+interface PageTotals {
+  threats: number;
+  deletions: number;
+  skipped: number;
+  mapped: number;
+  pdfs: number;
+}
+
+function addToTotals(totals: PageTotals, counts: ResultCounts): void {
+  totals.threats += counts.fetchedBySearch + counts.fetchedSingly;
+  totals.deletions += counts.deletions;
+  totals.skipped += counts.skipped;
+  totals.mapped += counts.mapped;
+  totals.pdfs += counts.pdfsAttached;
+}
+
+type PartResult<T> = Omit<SyncResult<T>, "position" | "state">;
+
+/**
+ * Yields the results of one page: its threats in search batches of 100,
+ * each batch split into results of `perResult` threats. Deletions and
+ * invalid entries go with the first result.
+ */
+async function* resultsOfPage<T>(
+  page: ChangelogPage,
+  plan: PlannedPage,
+  perResult: number,
+  context: FetchContext<T>,
+): AsyncGenerator<PartResult<T>, void, undefined> {
+  const batches = chunk(plan.updates, SEARCH_BATCH_SIZE)
+    .map((batch) => chunk(batch, perResult));
+  const parts = batches.reduce((sum, slices) => sum + slices.length, 0);
+
+  let part = 0;
+  for (const slices of batches) {
+    const batch = slices.flat();
+    const fetched = batch.length > 0
+      ? await fetchDetails(batch, context)
+      : undefined;
+
+    for (const [sliceIndex, slice] of slices.entries()) {
+      part++;
+      const first = part === 1;
+      const group = fetched === undefined
+        ? undefined
+        : await attachAndMap(slice, fetched.details, context);
+      const problems = first ? invalidEntryProblems(page) : [];
+      if (sliceIndex === 0) problems.push(...fetched?.problems ?? []);
+      problems.push(...group?.problems ?? []);
+      const deletions = first ? plan.deletions : [];
+      const mapped = group?.mapped ?? [];
+
+      const detailCounts = sliceIndex === 0 && fetched !== undefined;
+      yield {
+        nextPosition: page.nextPosition,
+        part,
+        parts,
+        pageComplete: part === parts,
+        mapped,
+        deletions,
+        problems,
+        counts: {
+          entries: first ? page.entries.length + page.invalidEntries.length : 0,
+          duplicates: first ? plan.duplicates : 0,
+          threats: slice.length,
+          fetchedBySearch: detailCounts ? fetched.fetchedBySearch : 0,
+          fetchedSingly: detailCounts ? fetched.fetchedSingly : 0,
+          searchRequests: detailCounts ? fetched.searchRequests : 0,
+          mapped: mapped.length,
+          skipped: problems.filter((problem) => problem.threatSkipped).length,
+          deletions: deletions.length,
+          pdfsAttached: group?.pdfsAttached ?? 0,
+          pdfsLeftOff: group?.pdfsLeftOff ?? 0,
+        },
       };
     }
   }

@@ -26,7 +26,7 @@ export interface ReportAttachment {
   data: Uint8Array;
 }
 
-/** What the map function receives for one threat. */
+/** The input of the map function for one threat. */
 export interface ThreatToMap {
   threatType: ThreatType;
   threatId: number;
@@ -60,7 +60,7 @@ export type SyncProblemReason =
   | "map_problems"
   /** The map function threw; the threat is skipped. */
   | "map_failed"
-  /** ThreatHQ answered 500: the report has no PDF. The threat is kept. */
+  /** HTTP 500, ThreatHQ's response for a report without a PDF. The threat is kept. */
   | "pdf_missing"
   /** The PDF is over `import_report_pdf_max_bytes`. The threat is kept. */
   | "pdf_too_large"
@@ -86,22 +86,6 @@ export interface MappedThreat<T> {
   occurredOn: number;
   result: T;
   pdfAttached: boolean;
-}
-
-export interface FetchCounts {
-  fetchedBySearch: number;
-  fetchedSingly: number;
-  mapped: number;
-  skipped: number;
-  pdfsAttached: number;
-  pdfsLeftOff: number;
-  searchRequests: number;
-}
-
-export interface FetchedThreats<T> {
-  mapped: MappedThreat<T>[];
-  problems: SyncProblem[];
-  counts: FetchCounts;
 }
 
 export interface FetchContext<T> {
@@ -135,12 +119,12 @@ async function searchBatch<T>(
   context: FetchContext<T>,
   details: Map<string, unknown>,
 ): Promise<number> {
-  const wanted = new Set(
+  const requested = new Set(
     batch.map((key) => threatKeyText(key.threatType, key.threatId)),
   );
   let requests = 0;
 
-  // Each page holds at least one threat, so a batch never needs more pages
+  // Each page contains at least one threat, so a batch never needs more pages
   // than it has ids; the bound stops a server that pages forever.
   for (let page = 0; page < batch.length; page++) {
     const result = await context.api.search(batch, {
@@ -154,7 +138,7 @@ async function searchBatch<T>(
       if (!parsed.success) continue;
       const type = parsed.data.threatType.toLowerCase() as ThreatType;
       const key = threatKeyText(type, parsed.data.id);
-      if (wanted.has(key)) details.set(key, threat);
+      if (requested.has(key)) details.set(key, threat);
     }
 
     const totalPages = result.totalPages ?? 1;
@@ -336,11 +320,25 @@ async function fetchPdfAndMap<T>(
   return { mapped, problems };
 }
 
-/** Fetches, attaches PDFs to and maps the given threats, in their order. */
-export async function fetchAndMapThreats<T>(
+export interface FetchedDetails {
+  /** Threat objects by `threatKeyText`; threats not found are absent. */
+  details: Map<string, unknown>;
+  /** One `not_found` problem for each threat ThreatHQ returned 404 for. */
+  problems: SyncProblem[];
+  fetchedBySearch: number;
+  fetchedSingly: number;
+  searchRequests: number;
+}
+
+/**
+ * Fetches the details of up to 100 threats: one `threat/search` request
+ * (more if ThreatHQ pages the response), then one detail request for each
+ * threat the search did not return.
+ */
+export async function fetchDetails<T>(
   events: readonly ThreatEvent[],
   context: FetchContext<T>,
-): Promise<FetchedThreats<T>> {
+): Promise<FetchedDetails> {
   const details = new Map<string, unknown>();
   const searchRequests = await Promise.all(
     batches(events, SEARCH_BATCH_SIZE).map((batch) =>
@@ -378,6 +376,32 @@ export async function fetchAndMapThreats<T>(
     });
   });
 
+  return {
+    details,
+    problems,
+    fetchedBySearch,
+    fetchedSingly,
+    searchRequests: searchRequests.reduce((sum, count) => sum + count, 0),
+  };
+}
+
+export interface MappedGroup<T> {
+  mapped: MappedThreat<T>[];
+  problems: SyncProblem[];
+  pdfsAttached: number;
+  pdfsLeftOff: number;
+}
+
+/**
+ * Fetches the PDF reports of the given threats and maps them, in their
+ * order. Each detail is taken out of `details` as its threat starts, so
+ * the map keeps only what is still to come.
+ */
+export async function attachAndMap<T>(
+  events: readonly ThreatEvent[],
+  details: Map<string, unknown>,
+  context: FetchContext<T>,
+): Promise<MappedGroup<T>> {
   const found = events.filter((event) =>
     details.has(threatKeyText(event.threatType, event.threatId))
   );
@@ -385,29 +409,21 @@ export async function fetchAndMapThreats<T>(
     context.limit(() => {
       const key = threatKeyText(event.threatType, event.threatId);
       const detail = details.get(key);
-      // The step holds the detail from here on; the map can let it go.
       details.delete(key);
       return fetchPdfAndMap(event, detail, context);
     })
   ));
 
   const mapped: MappedThreat<T>[] = [];
+  const problems: SyncProblem[] = [];
   for (const step of steps) {
     if (step.mapped !== undefined) mapped.push(step.mapped);
     problems.push(...step.problems);
   }
-
   return {
     mapped,
     problems,
-    counts: {
-      fetchedBySearch,
-      fetchedSingly,
-      mapped: mapped.length,
-      skipped: problems.filter((problem) => problem.threatSkipped).length,
-      pdfsAttached: mapped.filter((threat) => threat.pdfAttached).length,
-      pdfsLeftOff: problems.filter((problem) => !problem.threatSkipped).length,
-      searchRequests: searchRequests.reduce((sum, count) => sum + count, 0),
-    },
+    pdfsAttached: mapped.filter((threat) => threat.pdfAttached).length,
+    pdfsLeftOff: problems.filter((problem) => !problem.threatSkipped).length,
   };
 }

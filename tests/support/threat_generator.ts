@@ -3,8 +3,8 @@
  * seed, so a run is repeatable. Malware threats vary their block types,
  * impacts (the string "None" included), families, delivery mechanisms,
  * files, subjects (some non-ASCII), NAICS labels, languages and report
- * flags; phish threats follow the Brand Intelligence shape. The changelog
- * holds updates of the same threat and deletions, as ThreatHQ's does.
+ * flags. Phish threats follow the Brand Intelligence shape. The changelog
+ * contains repeated updates of a threat and deletions, as ThreatHQ's does.
  *
  * Hosts, addresses and hashes are made up; nothing here is meant to be
  * contacted.

@@ -1,10 +1,10 @@
 /**
- * A ThreatHQ API simulator on loopback, for tests, benchmarks and demos. It
- * serves `threat/updates` with opaque positions and pages of a chosen size,
- * `threat/search` by `threatId` with paging, the malware and phish details,
- * `t3/malware/{id}/pdf` and `feed/`, checks HTTP Basic auth, wraps JSON in
- * the `{"success": …, "data": …}` envelope, injects faults on request and
- * records every request with its arrival time.
+ * A ThreatHQ API simulator on loopback, for tests, benchmarks and demos.
+ * It serves `threat/updates` with opaque positions and pages of a chosen
+ * size, `threat/search` by `threatId` with paging, the malware and phish
+ * details, `t3/malware/{id}/pdf` and `feed/`. It checks HTTP Basic auth and
+ * wraps JSON in the `{"success": …, "data": …}` envelope. Faults are
+ * injected on request, and every request is recorded with its arrival time.
  *
  * Control endpoints outside the API path, without auth:
  * `GET /_simulator/requests`, `POST /_simulator/faults` (a `Fault` as
@@ -27,15 +27,15 @@ export type SimEndpoint =
   | "unknown";
 
 export type FaultKind =
-  /** Waits before answering. */
+  /** Delays the response. */
   | { kind: "latency"; ms: number }
-  /** Answers with this status and an error envelope. */
+  /** Responds with this status and an error envelope. */
   | { kind: "status"; status: number; retryAfter?: string }
-  /** Never answers; the client has to time out. */
+  /** Never responds, so the client has to time out. */
   | { kind: "timeout" }
-  /** Answers 200 with the first half of the JSON body. */
+  /** Responds 200 with the first half of the JSON body. */
   | { kind: "truncated" }
-  /** Answers 401 whatever the credentials. */
+  /** Responds 401 whatever the credentials. */
   | { kind: "unauthorized" };
 
 export type Fault = FaultKind & {

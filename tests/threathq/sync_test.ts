@@ -186,7 +186,7 @@ t("keeps keys of the saved state", async () => {
   assert.is(state?.custom_key, "kept");
 });
 
-t("refused position restarts a day before", async () => {
+t("rejected position restarts a day before", async () => {
   const data = generateThreatData({ malware: 4, startMs: START_MS });
   const sim = start({ ...data });
   const lastRunStart = "2025-01-02T00:00:00+00:00";
@@ -205,7 +205,7 @@ t("refused position restarts a day before", async () => {
 
   const warnings = recordsWith(
     logger,
-    "ThreatHQ refused the saved position; starting from a time instead",
+    "ThreatHQ rejected the saved position; reading from a time instead",
   );
   assert.is(warnings.length, 1);
   const attributes = warnings[0].attributes as Record<string, unknown>;
@@ -213,7 +213,7 @@ t("refused position restarts a day before", async () => {
   assert.is(attributes.from_datetime, "2025-01-01T00:00:00+00:00");
 });
 
-t("refused position without last run uses start date", async () => {
+t("rejected position without last run uses start", async () => {
   const data = generateThreatData({ malware: 2, startMs: START_MS });
   const sim = start({ ...data });
   sim.expirePositions();
@@ -638,7 +638,8 @@ t("PDFs add one request per report", async () => {
   const { results } = await runToEnd(sim, { importReportPdf: true });
 
   assert.is(mappedIds(results).length, 300);
-  assert.ok(reports > 200 && reports < 300, `${reports} reports`);
+  assert.ok(reports > 200, `${reports} reports`);
+  assert.ok(reports < 300, `${reports} reports`);
   assert.is(sim.requestsTo("t3/malware/{id}/pdf").length, reports);
   assert.ok(sim.requests.length <= 10 + reports, `${sim.requests.length}`);
 });
@@ -647,6 +648,15 @@ t("a page splits into bounded results", async () => {
   const data = generateThreatData({ malware: 25, startMs: START_MS });
   const sim = start({ ...data });
   const { results } = await runToEnd(sim, { threatsPerResult: 10 });
+
+  // One search request covers the three results.
+  assert.is(sim.requestsTo("threat/search").length, 1);
+  assert.equal(results.map((result) => result.counts.fetchedBySearch), [
+    25,
+    0,
+    0,
+    0,
+  ]);
 
   const firstPage = results.filter((result) => result.position === undefined);
   assert.equal(firstPage.map((result) => result.mapped.length), [10, 10, 5]);
@@ -663,8 +673,12 @@ t("a page splits into bounded results", async () => {
 });
 
 t("prefetches at most one result", async () => {
-  const data = generateThreatData({ malware: 50, startMs: START_MS });
-  const sim = start({ ...data });
+  const data = generateThreatData({
+    malware: 50,
+    startMs: START_MS,
+    hasReport: true,
+  });
+  const sim = start({ ...data, pdfBytes: 100 });
   const { api, logger } = createTestClient(sim);
   let mapped = 0;
   const secondDone = Promise.withResolvers<void>();
@@ -678,22 +692,23 @@ t("prefetches at most one result", async () => {
     },
     savedState: undefined,
     importStartDate: START_DATE,
-    importReportPdf: false,
-    pdfMaxBytes: 1,
+    importReportPdf: true,
+    pdfMaxBytes: 1000,
     concurrency: 4,
-    threatsPerResult: 10,
   });
 
   const first = await iterator.next();
   assert.not.ok(first.done);
+  assert.is(first.value?.mapped.length, 10);
   await secondDone.promise;
   // Give a third result every chance to start before counting.
   await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.is(sim.requestsTo("threat/search").length, 2);
+  assert.is(sim.requestsTo("threat/search").length, 1);
+  assert.is(sim.requestsTo("t3/malware/{id}/pdf").length, 20);
   assert.is(mapped, 20);
 
   await iterator.return?.();
-  assert.is(sim.requestsTo("threat/search").length, 2);
+  assert.is(sim.requestsTo("t3/malware/{id}/pdf").length, 20);
 });
 
 t("abort signal stops the run", async () => {

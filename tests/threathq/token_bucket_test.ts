@@ -5,7 +5,7 @@ import { rejectionOf } from "../support/threathq_harness.ts";
 
 const t = suite("threathq: token bucket");
 
-/** A clock that only moves when a sleep ends. */
+/** Creates a fake clock that moves only when a sleep ends. */
 function fakeTime() {
   let time = 0;
   const timers: Array<{ at: number; resolve: () => void }> = [];

@@ -10,7 +10,12 @@
  */
 import { AMQPClient } from "@cloudamqp/amqp-client";
 import type { Settings } from "../config/settings.ts";
-import { type BrokerTlsOptions, loadBrokerTlsOptions } from "./tls.ts";
+import { TlsVerificationError } from "./errors.ts";
+import {
+  type BrokerTlsOptions,
+  isCertificateError,
+  loadBrokerTlsOptions,
+} from "./tls.ts";
 
 /** Broker address and credentials; `password` must never reach a log. */
 export interface AmqpConnectionOptions {
@@ -113,15 +118,28 @@ export function describeBroker(options: AmqpConnectionOptions): string {
 
 /**
  * Returns a function that opens a new connection and confirm channel each
- * time it is called. Connection errors reject with the library's
- * `AMQPError`, whose message names the cause but never the password.
+ * time it is called. A broker certificate that fails verification rejects
+ * with `TlsVerificationError`. Other connection errors reject with the
+ * library's `AMQPError`, whose message names the cause but not the password.
  */
 export function amqpChannelFactory(
   options: AmqpConnectionOptions,
 ): ConnectChannel {
   return async () => {
     const client = new AMQPClient(amqpUrl(options), options.tls);
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (error) {
+      if (!options.useSsl || !isCertificateError(error)) throw error;
+
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TlsVerificationError(
+        describeBroker(options),
+        "MQ_USE_SSL_CA",
+        reason,
+        { cause: error },
+      );
+    }
     try {
       const channel = await client.channel();
       await channel.confirmSelect();

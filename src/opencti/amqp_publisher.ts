@@ -12,6 +12,7 @@
 import type { Logger } from "../log/logger.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import type { ConfirmChannel, ConnectChannel } from "./amqp_connection.ts";
+import { TlsVerificationError } from "./errors.ts";
 import { pythonJsonDumps, queueMessage } from "./message.ts";
 import { splitObjects, type SplitResult } from "./splitter.ts";
 
@@ -64,7 +65,9 @@ export interface AmqpPublisher {
    * Publishes the bundles of a split, `action_sequence` 1 to N. Resolves
    * when every message is confirmed. Rejects with `AmqpPublishError` after
    * `maxAttempts` failed attempts in a row, or at once when the broker
-   * rejects the credentials, the virtual host or the exchange.
+   * rejects the credentials, the virtual host or the exchange. A broker
+   * certificate that fails verification rejects at once with the
+   * connection's `TlsVerificationError`, which names the fix.
    */
   publishSplit(
     split: SplitResult,
@@ -187,6 +190,10 @@ export function createAmqpPublisher(
       attempt: failures,
       max_attempts: retry.maxAttempts,
     };
+    if (error instanceof TlsVerificationError) {
+      logger.error("RabbitMQ certificate verification failed", attributes);
+      throw error;
+    }
     if (PERMANENT_REPLY.test(errorMessage(error))) {
       logger.error(
         "RabbitMQ rejected the credentials, the virtual host or the exchange",

@@ -30,6 +30,11 @@ export interface TcpProxy {
 export interface TcpProxyOptions {
   /** `host:port` of the server, such as `127.0.0.1:5672`. */
   target: string;
+  /**
+   * Certificate and key (PEM) to accept TLS with: clients then speak TLS
+   * to the proxy, and the proxy speaks plain TCP to the target.
+   */
+  tls?: { cert: string; key: string };
 }
 
 const BUFFER_BYTES = 64 * 1024;
@@ -45,7 +50,9 @@ interface Gate {
 /** Starts a proxy to `target` on a free port. */
 export function startTcpProxy(options: TcpProxyOptions): TcpProxy {
   const [hostname, portText] = splitTarget(options.target);
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener: Deno.Listener = options.tls === undefined
+    ? Deno.listen({ hostname: "127.0.0.1", port: 0 })
+    : Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...options.tls });
   const open = new Set<Deno.Conn>();
   const gate: Gate = {
     paused: new Set(),

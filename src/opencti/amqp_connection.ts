@@ -57,7 +57,13 @@ export interface ConfirmChannel {
 
 export type ConnectChannel = () => Promise<ConfirmChannel>;
 
-/** Heartbeat in seconds, as pycti sets it. */
+/**
+ * Heartbeat in seconds, as pycti sets it. The client closes a socket that
+ * stays silent for this long, which ends a page's wait for confirms.
+ *
+ * NOTE: no test covers a broker that stops responding without closing the
+ * socket; the tests cut or refuse connections instead.
+ */
 const HEARTBEAT_SECONDS = 10;
 
 /** Largest AMQP frame; bigger messages are split into frames of this size. */

@@ -6,7 +6,7 @@
  */
 import { CredentialsRejectedError } from "../errors.ts";
 
-/** Where a failed request went; `status` is absent when no response came. */
+/** The target of a failed request, with the status when a response came. */
 export interface ThreatHqRequestInfo {
   method: string;
   /** The URL path without the query, such as `/apiv1/threat/updates`. */
@@ -41,8 +41,8 @@ export class ThreatHqError extends Error {
 }
 
 /**
- * HTTP 401 or 403. It is a `CredentialsRejectedError`, so commands exit with
- * status 3; it is never retried.
+ * HTTP 401 or 403, never retried. It is a `CredentialsRejectedError`, so
+ * commands exit with status 3.
  */
 export class ThreatHqAuthError extends CredentialsRejectedError {
   readonly method: string;
@@ -87,7 +87,7 @@ export class ThreatHqNotFoundError extends ThreatHqError {
   }
 }
 
-/** HTTP 5xx after the last retry (or at once for a PDF report). */
+/** HTTP 5xx after the last retry, or at once for a 500 on a PDF report. */
 export class ThreatHqServerError extends ThreatHqError {
   constructor(info: ThreatHqRequestInfo, apiMessage?: string) {
     const detail = apiMessage === undefined ? "" : `: ${apiMessage}`;
@@ -144,10 +144,7 @@ export class ThreatHqNetworkError extends ThreatHqError {
   }
 }
 
-/**
- * A body that is not what the endpoint returns: invalid or truncated JSON,
- * an unexpected shape, or a PDF that does not start with `%PDF-`.
- */
+/** A body that is invalid or truncated JSON, or JSON of an unexpected shape. */
 export class ThreatHqInvalidResponseError extends ThreatHqError {
   constructor(info: ThreatHqRequestInfo, reason: string, cause?: unknown) {
     super(

@@ -6,6 +6,8 @@
  *
  * Deno's fetch reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY itself, so the
  * client goes through a proxy without any setting of its own.
+ * NOTE: tests cover HTTP_PROXY and NO_PROXY with an http:// base URL only;
+ * HTTPS_PROXY (a CONNECT tunnel) has not been run.
  */
 import ky, { isNetworkError } from "ky";
 import { z } from "zod";

@@ -298,7 +298,7 @@ export const SETTINGS = {
       kind: "number",
     }),
     api_leaky_bucket_capacity: setting({
-      description: "Most ThreatHQ requests sent in one burst.",
+      description: "Maximum number of ThreatHQ requests sent in one burst.",
       schema: integerValue(1),
       default: "10",
       kind: "integer",
@@ -310,7 +310,7 @@ export const SETTINGS = {
       kind: "integer",
     }),
     api_backoff: setting({
-      description: "Longest wait between two retries (ISO 8601 duration).",
+      description: "Maximum wait between two retries (ISO 8601 duration).",
       schema: durationValue,
       default: "PT30S",
       kind: "string",

@@ -7,9 +7,11 @@
  * string on most blocks but an object, sometimes partial, on URL blocks and
  * on some Domain blocks. `malwareFamily` is a single object on blocks and
  * files but a list (`malwareFamilySet`) at threat level. So
- * `parseMalwareThreat` narrows field by field: a field that does not fit its
- * schema is dropped and reported. Only a value that is not an object or has
- * no integer `id` is rejected as a whole.
+ * `parseMalwareThreat` narrows field by field, inside `ipDetail` too: a
+ * field that does not fit its schema is dropped and reported. Only a value
+ * that is not an object or has no integer `id` is rejected as a whole.
+ *
+ * The generic narrowing helpers are exported for the phish schema.
  */
 import { z } from "zod";
 import { type Impact, IMPACTS } from "../config/settings.ts";
@@ -36,7 +38,7 @@ export const impactSchema = z.string().transform((text, context) => {
 });
 
 /** Epoch milliseconds within the range a JavaScript `Date` can hold. */
-const epochMsSchema = z.number().int().nonnegative().max(8.64e15);
+export const epochMsSchema = z.number().int().nonnegative().max(8.64e15);
 
 export const malwareFamilySchema = z.looseObject({
   familyName: z.string(),
@@ -58,6 +60,22 @@ export const urlPartsSchema = z.looseObject({
   query: z.string().optional(),
 });
 
+/**
+ * Lenient shapes of an `ipDetail` object, field by field: the IP lookup
+ * Cofense made for a block or a phish page. Every field is optional. `asn`
+ * is also accepted as a string, because the mapper reads a decimal string
+ * as the number it spells.
+ */
+export const ipDetailFields = {
+  ip: z.string(),
+  asn: z.union([z.number(), z.string()], {
+    error: "expected an AS number",
+  }),
+  asnOrganization: z.string(),
+  countryIsoCode: z.string(),
+  countryName: z.string(),
+};
+
 /** Lenient shapes of one `blockSet[]` item, field by field. */
 export const blockFields = {
   blockType: z.string(),
@@ -71,8 +89,11 @@ export const blockFields = {
   roleDescription: z.string(),
   malwareFamily: malwareFamilySchema,
   deliveryMechanism: deliveryMechanismSchema,
-  ipDetail: z.looseObject({}),
 };
+
+export const executableSubtypeSchema = z.looseObject({
+  description: z.string().optional(),
+});
 
 /** Lenient shapes of one `executableSet[]` item, field by field. */
 export const executableFields = {
@@ -90,11 +111,18 @@ export const executableFields = {
   dateEntered: epochMsSchema,
   malwareFamily: malwareFamilySchema,
   deliveryMechanism: deliveryMechanismSchema,
+  executableSubtype: executableSubtypeSchema,
 };
 
 export const subjectSchema = z.looseObject({
   subject: z.string(),
   totalCount: z.number().optional(),
+});
+
+/** A malware configuration string; it may hold quotes, tabs and CRLF. */
+export const extractedStringSchema = z.looseObject({
+  data: z.string(),
+  malwareFamily: malwareFamilySchema.optional(),
 });
 
 export const naicsCodeSchema = z.looseObject({ label: z.string() });
@@ -132,17 +160,19 @@ export const threatScalarFields = {
   threatDetailURL: z.string(),
 };
 
-type Shape = Record<string, z.ZodType>;
+export type Shape = Record<string, z.ZodType>;
 
 /** An object with each field of the shape either narrowed or absent. */
-type Lenient<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
+export type Lenient<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
 
-export type Block = Lenient<typeof blockFields>;
+export type IpDetail = Lenient<typeof ipDetailFields>;
+export type Block = Lenient<typeof blockFields> & { ipDetail?: IpDetail };
 export type Executable = Lenient<typeof executableFields>;
 export type UrlParts = z.output<typeof urlPartsSchema>;
 export type MalwareFamily = z.output<typeof malwareFamilySchema>;
 export type DeliveryMechanism = z.output<typeof deliveryMechanismSchema>;
 export type Subject = z.output<typeof subjectSchema>;
+export type ExtractedString = z.output<typeof extractedStringSchema>;
 export type NaicsCode = z.output<typeof naicsCodeSchema>;
 export type CampaignBrand = z.output<typeof campaignBrandSchema>;
 export type CampaignLanguage = z.output<typeof campaignLanguageSchema>;
@@ -160,6 +190,7 @@ export type MalwareThreat = Lenient<typeof threatScalarFields> & {
   blockSet: Positioned<Block>[];
   executableSet: Positioned<Executable>[];
   subjectSet: Positioned<Subject>[];
+  extractedStringSet: Positioned<ExtractedString>[];
   malwareFamilySet: Positioned<MalwareFamily>[];
   deliveryMechanisms: Positioned<DeliveryMechanism>[];
   naicsCodes: Positioned<NaicsCode>[];
@@ -172,7 +203,9 @@ export type ThreatParseResult =
   | { ok: true; threat: MalwareThreat; issues: SchemaIssue[] }
   | { ok: false; issues: SchemaIssue[] };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(
+  value: unknown,
+): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -187,7 +220,7 @@ function describeError(error: z.ZodError): string {
  * Narrows each field of `raw` named in `shape`. A missing or null field is
  * absent without an issue; a field that fails its schema is absent with one.
  */
-function parseFields<S extends Shape>(
+export function parseFields<S extends Shape>(
   shape: S,
   raw: Record<string, unknown>,
   path: string,
@@ -214,28 +247,31 @@ function parseFields<S extends Shape>(
 
 type ItemResult<T> = { ok: true; value: T } | { ok: false; issue: SchemaIssue };
 
-type ItemParser<T> = (item: unknown, path: string) => ItemResult<T>;
+export type ItemParser<T> = (item: unknown, path: string) => ItemResult<T>;
 
 /**
  * Narrows a list field. A missing or null list is empty; an item that fails
  * `parseItem` is left out with an issue and the other items are kept.
+ * `path` is the prefix of the list's own path, such as `kits[0].`.
  */
-function parseList<T>(
+export function parseList<T>(
   raw: Record<string, unknown>,
   key: string,
   parseItem: ItemParser<T>,
   issues: SchemaIssue[],
+  path = "",
 ): Positioned<T>[] {
   const value = raw[key];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
-    issues.push({ field: key, value, reason: "expected a list, left out" });
+    const field = `${path}${key}`;
+    issues.push({ field, value, reason: "expected a list, left out" });
     return [];
   }
 
   const items: Positioned<T>[] = [];
   value.forEach((item, index) => {
-    const parsed = parseItem(item, `${key}[${index}]`);
+    const parsed = parseItem(item, `${path}${key}[${index}]`);
     if (parsed.ok) items.push({ ...parsed.value, position: index });
     else issues.push(parsed.issue);
   });
@@ -243,7 +279,7 @@ function parseList<T>(
 }
 
 /** Builds an item parser for a list of objects of one zod schema. */
-function itemOf<T>(schema: z.ZodType<T>): ItemParser<T> {
+export function itemOf<T>(schema: z.ZodType<T>): ItemParser<T> {
   return (item, path) => {
     const parsed = schema.safeParse(item);
     if (parsed.success) return { ok: true, value: parsed.data };
@@ -254,7 +290,7 @@ function itemOf<T>(schema: z.ZodType<T>): ItemParser<T> {
 }
 
 /** Builds an item parser that narrows an object field by field. */
-function lenientItemOf<S extends Shape>(
+export function lenientItemOf<S extends Shape>(
   shape: S,
   issues: SchemaIssue[],
 ): ItemParser<Lenient<S>> {
@@ -268,45 +304,86 @@ function lenientItemOf<S extends Shape>(
 }
 
 /**
+ * Narrows an `ipDetail` object field by field. A missing or null value is
+ * absent without an issue; a value that is not an object is absent with one.
+ */
+export function parseIpDetail(
+  value: unknown,
+  path: string,
+  issues: SchemaIssue[],
+): IpDetail | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value)) {
+    issues.push({ field: path, value, reason: "expected an object, left out" });
+    return undefined;
+  }
+  return parseFields(ipDetailFields, value, `${path}.`, issues);
+}
+
+/** Builds the parser of one `blockSet[]` item, its `ipDetail` included. */
+function blockItemOf(issues: SchemaIssue[]): ItemParser<Block> {
+  const parseBlock = lenientItemOf(blockFields, issues);
+  return (item, path) => {
+    const parsed = parseBlock(item, path);
+    if (!parsed.ok) return parsed;
+
+    const raw = (item as Record<string, unknown>).ipDetail;
+    const ipDetail = parseIpDetail(raw, `${path}.ipDetail`, issues);
+    const block: Block = ipDetail === undefined
+      ? parsed.value
+      : { ...parsed.value, ipDetail };
+    return { ok: true, value: block };
+  };
+}
+
+/** A vendor value that has the two things every threat needs. */
+export type ThreatObject = Record<string, unknown> & { id: number };
+
+/**
+ * Checks that `raw` is an object with an integer `id`, the least a value
+ * needs to be read as a threat, or returns why it is not.
+ */
+export function readThreatObject(
+  raw: unknown,
+): { ok: true; object: ThreatObject } | { ok: false; issue: SchemaIssue } {
+  if (!isRecord(raw)) {
+    const reason = "expected a ThreatHQ threat object";
+    return { ok: false, issue: { field: "threat", value: raw, reason } };
+  }
+  if (!Number.isSafeInteger(raw.id)) {
+    const reason = "expected an integer threat id";
+    return { ok: false, issue: { field: "id", value: raw.id, reason } };
+  }
+  return { ok: true, object: raw as ThreatObject };
+}
+
+/**
  * Narrows one malware threat. Fails only when `raw` is not an object or has
  * no integer `id`. Every other mismatch drops the field or item concerned
  * and is listed in `issues`.
  */
 export function parseMalwareThreat(raw: unknown): ThreatParseResult {
-  if (!isRecord(raw)) {
-    return {
-      ok: false,
-      issues: [{
-        field: "threat",
-        value: raw,
-        reason: "expected a ThreatHQ threat object",
-      }],
-    };
-  }
-  if (!Number.isSafeInteger(raw.id)) {
-    return {
-      ok: false,
-      issues: [{
-        field: "id",
-        value: raw.id,
-        reason: "expected an integer threat id",
-      }],
-    };
-  }
+  const read = readThreatObject(raw);
+  if (!read.ok) return { ok: false, issues: [read.issue] };
 
+  const { object } = read;
   const issues: SchemaIssue[] = [];
   const list = <T>(key: string, parseItem: ItemParser<T>) =>
-    parseList(raw, key, parseItem, issues);
+    parseList(object, key, parseItem, issues);
 
   const threat: MalwareThreat = {
-    ...parseFields(threatScalarFields, raw, "", issues),
-    id: raw.id as number,
-    blockSet: list("blockSet", lenientItemOf(blockFields, issues)),
+    ...parseFields(threatScalarFields, object, "", issues),
+    id: object.id,
+    blockSet: list("blockSet", blockItemOf(issues)),
     executableSet: list(
       "executableSet",
       lenientItemOf(executableFields, issues),
     ),
     subjectSet: list("subjectSet", itemOf(subjectSchema)),
+    extractedStringSet: list(
+      "extractedStringSet",
+      itemOf(extractedStringSchema),
+    ),
     malwareFamilySet: list("malwareFamilySet", itemOf(malwareFamilySchema)),
     deliveryMechanisms: list(
       "deliveryMechanisms",

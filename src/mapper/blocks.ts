@@ -1,13 +1,20 @@
 /**
  * Network observables from `blockSet`: URL, Domain Name, IPv4 Address and
- * Email blocks become url, domain-name, ipv4-addr and email-addr drafts.
+ * Email blocks become url, domain-name, ipv4-addr and email-addr drafts,
+ * with what the IP lookup of URL, Domain Name and IPv4 blocks adds.
  */
 import { match } from "ts-pattern";
 import { scoId } from "../stix/ids.ts";
 import type { Block } from "../threathq/threat_schema.ts";
-import { effectiveImpact } from "./impact.ts";
+import { effectiveImpact, isExcluded } from "./impact.ts";
+import {
+  type IpDetailOutput,
+  type IpSubject,
+  mapIpDetail,
+} from "./ip_detail.ts";
 import { LabelSet } from "./labels.ts";
-import type { DraftCollection, NetworkKind } from "./observable_draft.ts";
+import { malwareRefsOf } from "./malware.ts";
+import type { NetworkKind } from "./observable_draft.ts";
 import {
   domainProblem,
   emailProblem,
@@ -97,12 +104,32 @@ function blockLabels(block: Block): LabelSet {
   ]);
 }
 
-/** Maps one block into `drafts`, or records why it was skipped. */
+/** Returns the observable a block's `ipDetail` describes, if any. */
+function ipSubject(
+  kind: NetworkKind,
+  id: string,
+  value: string,
+  block: Block,
+): IpSubject | undefined {
+  return match(kind)
+    .with("ipv4-addr", () => ({ kind: "ipv4-addr" as const, id, value }))
+    .with("domain-name", () => ({ kind: "domain-name" as const, id }))
+    .with("url", () => {
+      const host = typeof block.data_1 === "object"
+        ? block.data_1.host
+        : undefined;
+      return { kind: "url" as const, id, value, host };
+    })
+    .with("email-addr", () => undefined)
+    .exhaustive();
+}
+
+/** Maps one block into `output`, or records why it was skipped. */
 function mapBlock(
   block: Block,
   path: string,
   context: ThreatContext,
-  drafts: DraftCollection,
+  output: IpDetailOutput,
 ): void {
   const { problems, options } = context;
   if (block.blockType === undefined) {
@@ -119,8 +146,8 @@ function mapBlock(
     return;
   }
 
+  if (isExcluded(block.impact, options.impactToExclude)) return;
   const impact = effectiveImpact(block.impact);
-  if (options.impactToExclude.includes(impact)) return;
 
   const labels = blockLabels(block);
   context.reportLabels.addAll(labels.toArray());
@@ -141,22 +168,29 @@ function mapBlock(
     return;
   }
 
-  drafts.add({
+  const id = scoId(kind, { value });
+  output.drafts.add({
     kind,
-    id: scoId(kind, { value }),
+    id,
     value,
     impact,
     labels,
     description: block.roleDescription?.trim() || undefined,
+    malwareRefs: malwareRefsOf(block.malwareFamily, context.families),
   });
+
+  const subject = ipSubject(kind, id, value, block);
+  if (block.ipDetail !== undefined && subject !== undefined) {
+    mapIpDetail(block.ipDetail, `${path}.ipDetail`, subject, context, output);
+  }
 }
 
-/** Maps every block of the threat into `drafts`. */
+/** Maps every block of the threat into `output`. */
 export function mapBlocks(
   context: ThreatContext,
-  drafts: DraftCollection,
+  output: IpDetailOutput,
 ): void {
   for (const block of context.threat.blockSet) {
-    mapBlock(block, `blockSet[${block.position}]`, context, drafts);
+    mapBlock(block, `blockSet[${block.position}]`, context, output);
   }
 }

@@ -3,11 +3,9 @@
  * dates in US/Eastern time, the zone ThreatHQ's own portal shows.
  */
 import type { MalwareThreat } from "../threathq/threat_schema.ts";
+import { brandNames } from "./brands.ts";
 
 const EASTERN_TIME_ZONE = "America/New_York";
-
-/** ThreatHQ's brand entry for "no brand" (id 2051, text "None"). */
-const NO_BRAND_ID = 2051;
 
 const zoneNameFormat = new Intl.DateTimeFormat("en-US", {
   timeZone: EASTERN_TIME_ZONE,
@@ -37,49 +35,51 @@ export function tableCell(value: string | readonly string[] | undefined) {
   return cell === "" ? "N/A" : cell;
 }
 
-function brandNames(threat: MalwareThreat): string[] {
-  return threat.campaignBrandSet
-    .map((entry) => entry.brand)
-    .filter((brand) =>
-      brand !== undefined && brand.id !== NO_BRAND_ID &&
-      brand.text?.trim().toLowerCase() !== "none"
-    )
-    .map((brand) => brand?.text ?? "");
-}
-
 function languageNames(threat: MalwareThreat): string[] {
   return threat.campaignLanguageSet.map((entry) =>
     entry.languageDefinition?.name ?? entry.languageDefinition?.isoCode ?? ""
   );
 }
 
-function optionalDate(epochMs: number | undefined): string | undefined {
+export function optionalDate(
+  epochMs: number | undefined,
+): string | undefined {
   return epochMs === undefined ? undefined : formatEastern(epochMs);
 }
 
-/** Builds the markdown table of the report description. */
-export function describeThreat(
-  threat: MalwareThreat,
-  sectorNames: readonly string[],
-): string {
-  const rows: Array<[string, string | readonly string[] | undefined]> = [
-    ["Threat title", threat.label],
-    ["Executive summary", threat.executiveSummary],
-    ["First published (US/Eastern)", optionalDate(threat.firstPublished)],
-    ["Last updated (US/Eastern)", optionalDate(threat.lastPublished)],
-    ["Languages", languageNames(threat)],
-    ["Brands", brandNames(threat)],
-    ["Recipient NAICS subsectors", sectorNames],
-    [
-      "Secure email gateways",
-      threat.secureEmailGatewaySet.map((gateway) => gateway.segName),
-    ],
-  ];
+/** A table row: the field's name and its value or values. */
+export type TableRow = [string, string | readonly string[] | undefined];
 
+/** Builds a markdown table of fields and values, one row each. */
+export function markdownTable(rows: readonly TableRow[]): string {
   const lines = [
     "| Field | Value |",
     "| --- | --- |",
     ...rows.map(([name, value]) => `| ${name} | ${tableCell(value)} |`),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** Builds the markdown table of a malware report's description. */
+export function describeThreat(
+  threat: MalwareThreat,
+  sectorNames: readonly string[],
+): string {
+  const rows: TableRow[] = [
+    ["Threat title", threat.label],
+    ["Executive summary", threat.executiveSummary],
+    ["First published (US/Eastern)", optionalDate(threat.firstPublished)],
+    ["Last updated (US/Eastern)", optionalDate(threat.lastPublished)],
+    ["Languages", languageNames(threat)],
+    [
+      "Brands",
+      brandNames(threat.campaignBrandSet.map((entry) => entry.brand)),
+    ],
+    ["Recipient NAICS subsectors", sectorNames],
+    [
+      "Secure email gateways",
+      threat.secureEmailGatewaySet.map((gateway) => gateway.segName),
+    ],
+  ];
+  return markdownTable(rows);
 }

@@ -1,53 +1,39 @@
 /**
  * File observables from `executableSet`: the file name and the hashes
  * OpenCTI accepts (MD5, SHA-1, SHA-256, SHA-512), each checked first.
+ * Each file is linked to the malware it names.
  */
-import { type HashAlgorithm, scoId, validHash } from "../stix/ids.ts";
+import { scoId } from "../stix/ids.ts";
 import type { Executable } from "../threathq/threat_schema.ts";
-import { effectiveImpact } from "./impact.ts";
+import { checkedHashes, type KeptAlgorithm } from "./file_hashes.ts";
+import { effectiveImpact, isExcluded } from "./impact.ts";
 import { LabelSet } from "./labels.ts";
+import { malwareRefsOf } from "./malware.ts";
 import type { DraftCollection, FileDraft } from "./observable_draft.ts";
 import type { ThreatContext } from "./threat_context.ts";
 
-/** ThreatHQ's hash fields and their STIX names, with expected lengths. */
+/** ThreatHQ's hash fields of a file and the algorithm of each. */
 const HASH_FIELDS = [
-  { field: "md5Hex", algorithm: "MD5", digits: 32 },
-  { field: "sha1Hex", algorithm: "SHA-1", digits: 40 },
-  { field: "sha256Hex", algorithm: "SHA-256", digits: 64 },
-  { field: "sha512Hex", algorithm: "SHA-512", digits: 128 },
+  { field: "md5Hex", algorithm: "MD5" },
+  { field: "sha1Hex", algorithm: "SHA-1" },
+  { field: "sha256Hex", algorithm: "SHA-256" },
+  { field: "sha512Hex", algorithm: "SHA-512" },
 ] as const satisfies ReadonlyArray<{
   field: keyof Executable;
-  algorithm: HashAlgorithm;
-  digits: number;
+  algorithm: KeptAlgorithm;
 }>;
 
-/**
- * Collects the valid hashes. A hash that is not hexadecimal of its
- * algorithm's length, such as the placeholder `md5` in public samples, is
- * dropped with a problem. The file keeps its other hashes and its name.
- */
 function fileHashes(
   executable: Executable,
   path: string,
   context: ThreatContext,
 ): FileDraft["hashes"] {
-  const hashes: NonNullable<FileDraft["hashes"]> = {};
-  for (const { field, algorithm, digits } of HASH_FIELDS) {
-    const raw = executable[field];
-    const value = raw?.trim() ?? "";
-    if (value === "") continue;
-
-    if (validHash(algorithm, value)) {
-      hashes[algorithm] = value;
-      continue;
-    }
-    context.problems.add(
-      `${path}.${field}`,
-      raw,
-      `invalid ${algorithm} hash, expected ${digits} hexadecimal digits; dropped, the file keeps its other hashes and name`,
-    );
-  }
-  return Object.keys(hashes).length > 0 ? hashes : undefined;
+  const fields = HASH_FIELDS.map(({ field, algorithm }) => ({
+    field,
+    algorithm,
+    value: executable[field],
+  }));
+  return checkedHashes(fields, path, context.problems);
 }
 
 function fileLabels(executable: Executable): LabelSet {
@@ -71,8 +57,9 @@ function mapExecutable(
   context: ThreatContext,
   drafts: DraftCollection,
 ): void {
-  const impact = effectiveImpact(executable.severityLevel);
-  if (context.options.impactToExclude.includes(impact)) return;
+  const { severityLevel } = executable;
+  if (isExcluded(severityLevel, context.options.impactToExclude)) return;
+  const impact = effectiveImpact(severityLevel);
 
   const labels = fileLabels(executable);
   context.reportLabels.addAll(labels.toArray());
@@ -95,6 +82,7 @@ function mapExecutable(
     hashes,
     impact,
     labels,
+    malwareRefs: malwareRefsOf(executable.malwareFamily, context.families),
   });
 }
 

@@ -15,6 +15,17 @@ export function effectiveImpact(impact: Impact | undefined): Impact {
 }
 
 /**
+ * Returns whether a block or file of this impact (Major when missing) is
+ * left out by the `impact_to_exclude` setting.
+ */
+export function isExcluded(
+  impact: Impact | undefined,
+  impactToExclude: readonly Impact[],
+): boolean {
+  return impactToExclude.includes(effectiveImpact(impact));
+}
+
+/**
  * Converts an impact to an OpenCTI score (0 to 100), on the scale of Cofense's
  * CEF severities: Major 100, Moderate 70, Minor 40, None 0.
  */

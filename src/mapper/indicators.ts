@@ -1,11 +1,13 @@
 /**
  * Indicators promoted from observables, each with a `based-on` relationship
- * to its observable. Email subjects never become indicators, because a
+ * to its observable and an `indicates` relationship to each malware its
+ * block or file names. Email subjects never become indicators, because a
  * subject line alone is too generic to detect on, and neither do observables
- * of impact `None`.
+ * of impact `None` or observables Cofense did not judge.
  */
 import { match } from "ts-pattern";
-import { indicatorId, relationshipId } from "../stix/ids.ts";
+import type { Impact } from "../config/settings.ts";
+import { indicatorId } from "../stix/ids.ts";
 import { equalityPattern, filePattern } from "../stix/pattern.ts";
 import type { Indicator, Relationship } from "../stix/types.ts";
 import { AUTHOR_ID } from "./author.ts";
@@ -15,7 +17,8 @@ import type {
   NetworkDraft,
   ObservableDraft,
 } from "./observable_draft.ts";
-import type { ThreatContext } from "./threat_context.ts";
+import { makeRelationship } from "./relationships.ts";
+import type { ObjectContext } from "./threat_context.ts";
 
 type DetectableDraft = NetworkDraft | FileDraft;
 
@@ -62,18 +65,21 @@ function indicatorSubject(draft: DetectableDraft): IndicatorSubject {
     .exhaustive();
 }
 
+/** A draft that may become an indicator: judged, not a subject line. */
+type Detectable = DetectableDraft & { impact: Impact };
+
 /** Returns the draft when it may become an indicator, else undefined. */
-function detectable(draft: ObservableDraft): DetectableDraft | undefined {
-  return match(draft)
-    .with({ kind: "email-message" }, () => undefined)
-    .otherwise((network) =>
-      impactDetects(network.impact) ? network : undefined
-    );
+function detectable(draft: ObservableDraft): Detectable | undefined {
+  if (draft.kind === "email-message") return undefined;
+
+  const { impact } = draft;
+  if (impact === undefined || !impactDetects(impact)) return undefined;
+  return { ...draft, impact };
 }
 
 function makeIndicator(
-  draft: DetectableDraft,
-  context: ThreatContext,
+  draft: Detectable,
+  context: ObjectContext,
 ): Indicator {
   const subject = indicatorSubject(draft);
   const labels = draft.labels.toArray();
@@ -99,32 +105,13 @@ function makeIndicator(
   };
 }
 
-function basedOn(
-  indicator: Indicator,
-  observableId: string,
-  context: ThreatContext,
-): Relationship {
-  return {
-    type: "relationship",
-    spec_version: "2.1",
-    id: relationshipId("based-on", indicator.id, observableId),
-    created: context.times.created,
-    modified: context.times.modified,
-    relationship_type: "based-on",
-    source_ref: indicator.id,
-    target_ref: observableId,
-    created_by_ref: AUTHOR_ID,
-    object_marking_refs: [context.markingId],
-  };
-}
-
 /**
  * Builds the indicators and their `based-on` relationships, or nothing when
  * promotion is switched off.
  */
 export function makeIndicators(
   drafts: readonly ObservableDraft[],
-  context: ThreatContext,
+  context: ObjectContext,
 ): Array<Indicator | Relationship> {
   if (!context.options.promoteIndicators) return [];
 
@@ -134,7 +121,15 @@ export function makeIndicators(
     if (candidate === undefined) continue;
 
     const indicator = makeIndicator(candidate, context);
-    objects.push(indicator, basedOn(indicator, candidate.id, context));
+    objects.push(
+      indicator,
+      makeRelationship("based-on", indicator.id, candidate.id, context),
+    );
+    for (const malwareRef of candidate.malwareRefs) {
+      objects.push(
+        makeRelationship("indicates", indicator.id, malwareRef, context),
+      );
+    }
   }
   return objects;
 }

@@ -1,6 +1,7 @@
 /** The types the mapper's callers see: options, problems, results. */
 import type { Impact, TlpLevel } from "../config/settings.ts";
 import type { StixObject } from "../stix/types.ts";
+import type { ThreatType } from "../threathq/api.ts";
 
 /** Mapping settings, from `cofense_threathq.*` in the configuration. */
 export interface MappingOptions {
@@ -21,7 +22,12 @@ export interface MappingProblem {
   reason: string;
 }
 
-/** A file attached to the report, such as the threat's PDF. */
+/**
+ * A file attached to the report, such as a malware threat's PDF or a
+ * phish's screenshot. A blank or generic `mimeType`
+ * (`application/octet-stream`) is replaced by the type the bytes show for
+ * a PDF, PNG, JPEG, GIF or WebP file.
+ */
 export interface Attachment {
   name: string;
   mimeType: string;
@@ -39,11 +45,14 @@ export interface MappingContext {
 }
 
 export interface MappedThreat {
-  threatType: "malware";
+  threatType: ThreatType;
   threatId: number;
   /** Id of the report, which stays the same across Cofense's edits. */
   reportId: string;
-  /** The name the report id is computed from: `Cofense ThreatHQ malware <id>`. */
+  /**
+   * The name the report id is computed from with `published`:
+   * `Cofense ThreatHQ <threatType> <threatId>`.
+   */
   stableName: string;
   /** Every object the threat needs, author and marking included. */
   objects: StixObject[];

@@ -4,14 +4,15 @@
  * carry OpenCTI's `x_opencti_*` forms of those properties.
  */
 import { match } from "ts-pattern";
+import type { Impact } from "../config/settings.ts";
 import type { StixObject } from "../stix/types.ts";
 import { AUTHOR_ID } from "./author.ts";
 import { impactScore } from "./impact.ts";
 import type { ObservableDraft } from "./observable_draft.ts";
-import type { ThreatContext } from "./threat_context.ts";
+import type { ObjectContext } from "./threat_context.ts";
 
 /** Builds the properties every observable of the threat carries. */
-function commonProperties(draft: ObservableDraft, context: ThreatContext) {
+function commonProperties(draft: ObservableDraft, context: ObjectContext) {
   const labels = draft.labels.toArray();
   return {
     spec_version: "2.1" as const,
@@ -26,10 +27,15 @@ function commonProperties(draft: ObservableDraft, context: ThreatContext) {
   };
 }
 
+/** Returns the score of a judged observable; one not judged gets none. */
+function score(impact: Impact | undefined) {
+  return impact === undefined ? {} : { x_opencti_score: impactScore(impact) };
+}
+
 /** Builds the STIX observable of a draft. */
 export function toObservable(
   draft: ObservableDraft,
-  context: ThreatContext,
+  context: ObjectContext,
 ): StixObject {
   const common = commonProperties(draft, context);
 
@@ -38,32 +44,32 @@ export function toObservable(
       type: "url" as const,
       ...common,
       value: url.value,
-      x_opencti_score: impactScore(url.impact),
+      ...score(url.impact),
     }))
     .with({ kind: "domain-name" }, (domain) => ({
       type: "domain-name" as const,
       ...common,
       value: domain.value,
-      x_opencti_score: impactScore(domain.impact),
+      ...score(domain.impact),
     }))
     .with({ kind: "ipv4-addr" }, (address) => ({
       type: "ipv4-addr" as const,
       ...common,
       value: address.value,
-      x_opencti_score: impactScore(address.impact),
+      ...score(address.impact),
     }))
     .with({ kind: "email-addr" }, (address) => ({
       type: "email-addr" as const,
       ...common,
       value: address.value,
-      x_opencti_score: impactScore(address.impact),
+      ...score(address.impact),
     }))
     .with({ kind: "file" }, (file) => ({
       type: "file" as const,
       ...common,
       ...(file.hashes === undefined ? {} : { hashes: file.hashes }),
       ...(file.name === undefined ? {} : { name: file.name }),
-      x_opencti_score: impactScore(file.impact),
+      ...score(file.impact),
     }))
     // A subject line has no impact in ThreatHQ, so it gets no score.
     .with({ kind: "email-message" }, (message) => ({

@@ -1,21 +1,23 @@
 /**
  * The report that contains everything made for one threat.
  *
- * Its name is the one the Python connector gives (`<id> - <summary>`), so
- * OpenCTI matches the reports that connector created, which the platform
- * identifies by name and `published`. Its id instead comes from a stable
- * name that Cofense's edits do not change; OpenCTI keeps that id as an
- * alias and updates the same report on every later edit.
+ * A malware report's name is the one the Python connector gives
+ * (`<id> - <summary>`), so OpenCTI matches the reports that connector
+ * created, which the platform identifies by name and `published`. Its id
+ * instead comes from a stable name that Cofense's edits do not change;
+ * OpenCTI keeps that id among the report's `x_opencti_stix_ids` and updates
+ * the same report on every later edit.
  */
 import { reportId } from "../stix/ids.ts";
 import type { OpenctiFile, Report } from "../stix/types.ts";
+import type { ThreatType } from "../threathq/api.ts";
 import type { MalwareThreat } from "../threathq/threat_schema.ts";
+import { attachmentMimeType } from "./attachment_type.ts";
 import { AUTHOR_ID } from "./author.ts";
-import { describeThreat } from "./description.ts";
 import type { Attachment } from "./mapping_types.ts";
-import { nonBlank, type ThreatContext } from "./threat_context.ts";
+import { nonBlank, type ObjectContext } from "./threat_context.ts";
 
-/** Names the report as the Python connector does. */
+/** Names a malware threat's report as the Python connector does. */
 export function reportName(threat: MalwareThreat): string {
   if (nonBlank(threat.executiveSummary)) {
     return `${threat.id} - ${threat.executiveSummary}`;
@@ -24,8 +26,14 @@ export function reportName(threat: MalwareThreat): string {
   return `Cofense ThreatHQ threat ${threat.id}`;
 }
 
-/** Builds the name the report id is computed from, such as `… malware 247570`. */
-export function stableReportName(threatType: string, threatId: number) {
+/**
+ * Builds the name a report id is computed from, such as `Cofense ThreatHQ
+ * malware 247570`. The id also hashes the report's `published`.
+ */
+export function stableReportName(
+  threatType: ThreatType,
+  threatId: number,
+): string {
   return `Cofense ThreatHQ ${threatType} ${threatId}`;
 }
 
@@ -43,7 +51,7 @@ export function reportType(label: string | undefined): string {
 function attachedFile(attachment: Attachment, markingId: string): OpenctiFile {
   return {
     name: attachment.name,
-    mime_type: attachment.mimeType,
+    mime_type: attachmentMimeType(attachment),
     data: attachment.data.toBase64(),
     object_marking_refs: [markingId],
     no_trigger_import: false,
@@ -52,15 +60,17 @@ function attachedFile(attachment: Attachment, markingId: string): OpenctiFile {
 
 export interface ReportParts {
   stableName: string;
+  name: string;
+  description: string;
+  reportType: string;
   /** Ids of every object made for the threat, author and marking aside. */
   objectRefs: string[];
-  sectorNames: readonly string[];
   attachments: readonly Attachment[];
 }
 
 /** Builds the threat's report. */
-export function makeReport(context: ThreatContext, parts: ReportParts): Report {
-  const { threat, times, markingId } = context;
+export function makeReport(context: ObjectContext, parts: ReportParts): Report {
+  const { times, markingId } = context;
   const labels = context.reportLabels.toArray();
   // STIX requires at least one object_refs entry; a threat whose every
   // block was excluded or skipped still gets its report, citing the author.
@@ -74,9 +84,9 @@ export function makeReport(context: ThreatContext, parts: ReportParts): Report {
     id: reportId(parts.stableName, times.published),
     created: times.created,
     modified: times.modified,
-    name: reportName(threat),
-    description: describeThreat(threat, parts.sectorNames),
-    report_types: [reportType(threat.label)],
+    name: parts.name,
+    description: parts.description,
+    report_types: [parts.reportType],
     published: times.published,
     object_refs: objectRefs,
     ...(labels.length > 0 ? { labels } : {}),

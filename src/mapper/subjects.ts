@@ -26,6 +26,7 @@ export function mapSubjects(
       id: scoId("email-message", { subject: entry.subject }),
       subject: entry.subject,
       labels: threatLabels(context.threat),
+      malwareRefs: new Set(),
     });
   }
 }

@@ -2,12 +2,13 @@
 import type { ExternalReference } from "../stix/types.ts";
 import type { MalwareThreat } from "../threathq/threat_schema.ts";
 import { LabelSet } from "./labels.ts";
+import type { MalwareFamilies } from "./malware.ts";
 import type { MappingOptions } from "./mapping_types.ts";
 import type { ProblemLog } from "./problem_log.ts";
 import type { ThreatTimes } from "./threat_times.ts";
 
-export interface ThreatContext {
-  threat: MalwareThreat;
+/** What every object builder reads, whatever the threat type. */
+export interface ObjectContext {
   options: MappingOptions;
   /** Id of the TLP marking every object carries. */
   markingId: string;
@@ -19,19 +20,36 @@ export interface ThreatContext {
   problems: ProblemLog;
 }
 
+/** The context of a malware threat. */
+export interface ThreatContext extends ObjectContext {
+  threat: MalwareThreat;
+  /** The threat's malware families, found before its blocks are mapped. */
+  families: MalwareFamilies;
+}
+
 export const REFERENCE_SOURCE_NAME = "Cofense ThreatHQ";
 
-/** Builds the external reference to the threat's ThreatHQ page. */
-export function threatReference(threat: MalwareThreat): ExternalReference {
+/**
+ * Builds the external reference to a threat's ThreatHQ page: the threat id,
+ * and the page URL and title when Cofense gives them.
+ */
+export function makeThreatReference(
+  threatId: number,
+  detailUrl: string | undefined,
+  title: string | undefined,
+): ExternalReference {
   const reference: ExternalReference = {
     source_name: REFERENCE_SOURCE_NAME,
-    external_id: String(threat.id),
+    external_id: String(threatId),
   };
-  if (nonBlank(threat.threatDetailURL)) {
-    reference.url = threat.threatDetailURL;
-  }
-  if (nonBlank(threat.label)) reference.description = threat.label;
+  if (nonBlank(detailUrl)) reference.url = detailUrl;
+  if (nonBlank(title)) reference.description = title;
   return reference;
+}
+
+/** Builds the external reference to a malware threat's ThreatHQ page. */
+export function threatReference(threat: MalwareThreat): ExternalReference {
+  return makeThreatReference(threat.id, threat.threatDetailURL, threat.label);
 }
 
 export function nonBlank(text: string | undefined): text is string {

@@ -1,6 +1,6 @@
 /**
- * Golden bundles: every project fixture and every shared ThreatHQ sample
- * threat, mapped and compared with `tests/golden/<case>.bundle.json` as
+ * Golden bundles: every project fixture (malware, and phish under
+ * `phish/`) and every shared ThreatHQ sample threat, mapped and compared with `tests/golden/<case>.bundle.json` as
  * parsed JSON, in any object order. Regenerate after a deliberate change
  * with `UPDATE_GOLDEN=1 deno task test tests/mapper`, then review the diff.
  */
@@ -22,6 +22,7 @@ import {
   FIXTURES_DIR,
   GOLDEN_DIR,
   mapOk,
+  PHISH_FIXTURES_DIR,
   SHARED_SAMPLES_DIR,
   sharedSamplesPresent,
 } from "./mapping_helpers.ts";
@@ -62,6 +63,27 @@ const VARIANTS: GoldenCase[] = [
     raw: "impacts",
     options: { impactToExclude: ["Minor", "None"], tlp: "red" },
   },
+  {
+    name: "vulnerabilities.excluded",
+    raw: "vulnerabilities",
+    options: { impactToExclude: ["Minor"] },
+  },
+  {
+    name: "phish-full.screenshot",
+    raw: "phish/full",
+    context: {
+      attachments: [{
+        name: "800001.png",
+        mimeType: "image/png",
+        data: Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      }],
+    },
+  },
+  {
+    name: "phish-full.no-indicators",
+    raw: "phish/full",
+    options: { promoteIndicators: false },
+  },
 ];
 
 /** Changelog times for fixtures that carry no publication date. */
@@ -80,9 +102,9 @@ function jsonFiles(folder: string): string[] {
     .sort();
 }
 
-function projectCases(): GoldenCase[] {
-  const cases = jsonFiles(FIXTURES_DIR).map((path) => {
-    const name = basename(path, ".json");
+function fixtureCases(folder: string, prefix: string): GoldenCase[] {
+  return jsonFiles(folder).map((path) => {
+    const name = prefix + basename(path, ".json");
     const changelogTime = CHANGELOG_TIMES[name];
     return {
       name,
@@ -90,6 +112,13 @@ function projectCases(): GoldenCase[] {
       context: changelogTime === undefined ? undefined : { changelogTime },
     };
   });
+}
+
+function projectCases(): GoldenCase[] {
+  const cases = [
+    ...fixtureCases(FIXTURES_DIR, ""),
+    ...fixtureCases(PHISH_FIXTURES_DIR, "phish-"),
+  ];
   const variants = VARIANTS.map((variant) => ({
     ...variant,
     raw: readJson(join(FIXTURES_DIR, `${variant.raw}.json`)),

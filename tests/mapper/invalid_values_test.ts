@@ -116,16 +116,30 @@ t("not an object or no id fails", () => {
   }
 });
 
-t("phish threats are refused", () => {
-  const result = mapThreat({ id: 5, threatType: "PHISH" }, DEFAULT_OPTIONS);
+t("mapMalwareThreat refuses phish", () => {
   const direct = mapMalwareThreat(
-    { id: 5, threatType: "PHISH" },
+    { id: 5, threatType: "PHISH", firstPublished: 1700000000000 },
     DEFAULT_OPTIONS,
   );
 
-  assert.is(result.ok, false);
   assert.is(direct.ok, false);
-  if (!result.ok) assert.is(result.problems[0].field, "threatType");
+  if (!direct.ok) assert.is(direct.problems[0].field, "threatType");
+});
+
+t("mapThreat routes phish and rejects others", () => {
+  const phish = mapThreat(
+    { id: 5, threatType: "PHISH", firstDate: 1700000000000 },
+    DEFAULT_OPTIONS,
+  );
+  const other = mapThreat({ id: 5, threatType: "SPAM" }, DEFAULT_OPTIONS);
+
+  assert.ok(phish.ok);
+  if (phish.ok) assert.is(phish.threat.threatType, "phish");
+  assert.is(other.ok, false);
+  if (!other.ok) {
+    assert.is(other.problems[0].field, "threatType");
+    assert.match(other.problems[0].reason, "expected MALWARE or PHISH");
+  }
 });
 
 t("mapThreat maps malware and untyped", () => {

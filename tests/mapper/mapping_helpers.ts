@@ -5,16 +5,22 @@
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import {
-  mapMalwareThreat,
   type MappedThreat,
   type MappingContext,
   type MappingOptions,
+  mapThreat,
 } from "../../src/mapper/map_threat.ts";
 import type { StixObject } from "../../src/stix/types.ts";
 
 export const REPOSITORY_ROOT = new URL("../../", import.meta.url).pathname;
 
 export const FIXTURES_DIR = join(REPOSITORY_ROOT, "tests/fixtures/threats");
+
+/**
+ * Phish fixtures, in a folder of their own so that the simulator, which
+ * serves the top-level fixtures as malware threats, leaves them out.
+ */
+export const PHISH_FIXTURES_DIR = join(FIXTURES_DIR, "phish");
 
 export const GOLDEN_DIR = join(REPOSITORY_ROOT, "tests/golden");
 
@@ -42,19 +48,25 @@ export function sharedSamplesPresent(): boolean {
   }
 }
 
-/** Reads `tests/fixtures/threats/<name>.json` as a fresh object. */
+/**
+ * Reads `tests/fixtures/threats/<name>.json` as a fresh object; `name` may
+ * name a subfolder, as in `phish/full`.
+ */
 export function loadFixture(name: string): Record<string, unknown> {
   const path = join(FIXTURES_DIR, `${name}.json`);
   return JSON.parse(Deno.readTextFileSync(path));
 }
 
-/** Maps a threat and fails the test unless the mapping succeeded. */
+/**
+ * Maps a threat by its `threatType` and fails the test unless the mapping
+ * succeeded.
+ */
 export function mapOk(
   raw: unknown,
   options: Partial<MappingOptions> = {},
   context?: MappingContext,
 ): MappedThreat {
-  const result = mapMalwareThreat(
+  const result = mapThreat(
     raw,
     { ...DEFAULT_OPTIONS, ...options },
     context,

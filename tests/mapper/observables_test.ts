@@ -22,14 +22,39 @@ const THREAT_REFERENCE = {
 
 t("every block type becomes its observable", () => {
   const { objects } = mapOk(loadFixture("full-malware"));
+  const scored = (type: "url" | "domain-name" | "ipv4-addr" | "email-addr") =>
+    ofType(objects, type)
+      .filter((object) => object.x_opencti_score !== undefined)
+      .map((object) => object.value);
 
-  assert.equal(valuesOf(objects, "url"), [
+  assert.equal(scored("url"), [
     "http://payload.example.com/files/inv.bin?id=7",
     'https://docs.example.net/view/it\'s-"here"',
   ]);
-  assert.equal(valuesOf(objects, "domain-name"), ["c2.example.org"]);
-  assert.equal(valuesOf(objects, "ipv4-addr"), ["198.51.100.23"]);
-  assert.equal(valuesOf(objects, "email-addr"), ["drop@example.com"]);
+  assert.equal(scored("domain-name"), ["c2.example.org"]);
+  assert.equal(scored("ipv4-addr"), ["198.51.100.23"]);
+  assert.equal(scored("email-addr"), ["drop@example.com"]);
+});
+
+t("IP lookup adds unscored host and address", () => {
+  const { objects } = mapOk(loadFixture("full-malware"));
+  const host = findOne(
+    objects,
+    "domain-name",
+    (domain) => domain.value === "payload.example.com",
+  );
+  const address = findOne(
+    objects,
+    "ipv4-addr",
+    (ip) => ip.value === "192.0.2.10",
+  );
+
+  assert.is(host.x_opencti_score, undefined);
+  assert.is(address.x_opencti_score, undefined);
+  assert.equal(valuesOf(objects, "domain-name"), [
+    "payload.example.com",
+    "c2.example.org",
+  ]);
 });
 
 t("url observable in full", () => {

@@ -53,6 +53,12 @@ export interface AmqpPublisherOptions {
   retry?: Partial<RetryPolicy>;
   /** Unconfirmed messages allowed on the wire at once. */
   maxInFlight?: number;
+  /**
+   * Maximum time in milliseconds without any confirm or nack while
+   * messages are unconfirmed. After it, the channel is dropped and the
+   * unconfirmed messages are published again on a new connection.
+   */
+  confirmTimeoutMs?: number;
 }
 
 export interface AmqpPublisher {
@@ -75,6 +81,16 @@ export interface AmqpPublisher {
   ): Promise<{ messages: number }>;
   /** Closes the connection; a later publish opens a new one. */
   close(): Promise<void>;
+}
+
+/** The broker sent no confirm or nack for `timeoutMs` while messages waited. */
+export class ConfirmTimeoutError extends Error {
+  constructor(readonly timeoutMs: number, readonly waiting: number) {
+    super(
+      `RabbitMQ confirmed none of ${waiting} messages within ${timeoutMs} ms`,
+    );
+    this.name = "ConfirmTimeoutError";
+  }
 }
 
 /** A page that could not be delivered; the messages are not all confirmed. */
@@ -104,6 +120,15 @@ const DEFAULT_RETRY: RetryPolicy = {
 const DEFAULT_MAX_IN_FLIGHT = 256;
 
 /**
+ * Six 10 s heartbeats. Besides a stalled broker, it ends the wait for a
+ * confirm that never comes: `@cloudamqp/amqp-client` 4.1.1 reads the
+ * `multiple` bit of basic.nack only when `requeue` is clear, but RabbitMQ
+ * sets both, so the earlier messages that a multiple nack covers stay
+ * unconfirmed in the client forever.
+ */
+const DEFAULT_CONFIRM_TIMEOUT_MS = 60_000;
+
+/**
  * AMQP reply codes that retrying cannot fix: 403 ACCESS_REFUSED, 404
  * NOT_FOUND (such as a missing exchange) and 530 NOT_ALLOWED (such as a
  * virtual host the user may not open).
@@ -117,6 +142,8 @@ export function createAmqpPublisher(
   const clock = options.clock ?? systemClock;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const confirmTimeoutMs = options.confirmTimeoutMs ??
+    DEFAULT_CONFIRM_TIMEOUT_MS;
   const logger = options.logger;
   let channel: ConfirmChannel | undefined;
 
@@ -157,7 +184,7 @@ export function createAmqpPublisher(
           target,
           bodies,
           unconfirmed,
-          maxInFlight,
+          { maxInFlight, confirmTimeoutMs },
         );
       } catch (error) {
         if (unconfirmed.size < before) failures = 0;
@@ -177,9 +204,12 @@ export function createAmqpPublisher(
     unconfirmedCount: number,
     total: number,
   ): Promise<void> {
-    const lost = channel === undefined || channel.closed;
+    const stalled = error instanceof ConfirmTimeoutError;
+    const lost = channel === undefined || channel.closed || stalled;
     if (lost && channel !== undefined) {
-      await channel.close();
+      // A stalled broker may never answer the close, so it is not awaited.
+      const closing = channel.close();
+      if (!stalled) await closing;
       channel = undefined;
     }
 
@@ -206,7 +236,9 @@ export function createAmqpPublisher(
       throw new AmqpPublishError(unconfirmedCount, total, failures, error);
     }
 
-    const message = lost
+    const message = stalled
+      ? "RabbitMQ confirms timed out, reconnecting"
+      : lost
       ? "Lost the RabbitMQ connection, reconnecting"
       : "Unable to send bundle, retry...";
     logger.warn(message, {
@@ -234,34 +266,74 @@ export function createAmqpPublisher(
  * Publishes the unconfirmed messages in sequence order, at most
  * `maxInFlight` at a time, and removes each one that the broker confirms.
  * After the first failure it publishes no more, waits for the messages
- * already sent to settle, and throws that failure.
+ * already sent to settle, and throws that failure. Throws
+ * `ConfirmTimeoutError` when no message settles for `confirmTimeoutMs`.
  */
 async function publishUnconfirmed(
   channel: ConfirmChannel,
   target: PublishTarget,
   bodies: string[],
   unconfirmed: Set<number>,
-  maxInFlight: number,
+  limits: { maxInFlight: number; confirmTimeoutMs: number },
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
+  const watchdog = confirmWatchdog(limits.confirmTimeoutMs, inFlight);
   let failure: { error: unknown } | undefined;
 
-  for (const index of [...unconfirmed].sort((a, b) => a - b)) {
-    if (failure !== undefined) break;
+  try {
+    for (const index of [...unconfirmed].sort((a, b) => a - b)) {
+      if (failure !== undefined) break;
 
-    const confirmation: Promise<void> = channel
-      .publish(target.exchange, target.routingKey, bodies[index])
-      .then(
-        () => void unconfirmed.delete(index),
-        (error) => void (failure ??= { error }),
-      )
-      .finally(() => void inFlight.delete(confirmation));
-    inFlight.add(confirmation);
-    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      const confirmation: Promise<void> = channel
+        .publish(target.exchange, target.routingKey, bodies[index])
+        .then(
+          () => void unconfirmed.delete(index),
+          (error) => void (failure ??= { error }),
+        )
+        .finally(() => {
+          inFlight.delete(confirmation);
+          watchdog.rearm();
+        });
+      inFlight.add(confirmation);
+      if (inFlight.size >= limits.maxInFlight) {
+        await Promise.race([Promise.race(inFlight), watchdog.expired]);
+      }
+    }
+
+    await Promise.race([Promise.all(inFlight), watchdog.expired]);
+  } finally {
+    watchdog.stop();
   }
-
-  await Promise.all(inFlight);
   if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * A timer that rejects `expired` with `ConfirmTimeoutError` when nothing
+ * re-arms it for `timeoutMs`. It runs on real time, not on the injected
+ * clock, because it guards against a broker that stopped responding.
+ */
+function confirmWatchdog(timeoutMs: number, inFlight: Set<unknown>) {
+  let reject: (error: Error) => void = () => {};
+  const expired = new Promise<never>((_, fail) => reject = fail);
+  expired.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+
+  const rearm = () => {
+    clearTimeout(timer);
+    if (stopped) return;
+
+    timer = setTimeout(
+      () => reject(new ConfirmTimeoutError(timeoutMs, inFlight.size)),
+      timeoutMs,
+    );
+  };
+  rearm();
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  return { expired, rearm, stop };
 }
 
 /**

@@ -186,6 +186,40 @@ t("lost channel reopened", async () => {
   assert.is(warning?.message, "Lost the RabbitMQ connection, reconnecting");
 });
 
+t("stalled confirms published again", async () => {
+  // The first channel confirms message 1 and never settles the others.
+  const stalled = fakeChannel();
+  stalled.channel.publish = (exchange, routingKey, body) => {
+    stalled.published.push({ exchange, routingKey, body });
+    return stalled.published.length === 1
+      ? Promise.resolve()
+      : new Promise<void>(() => {});
+  };
+  const fresh = fakeChannel();
+  const channels = [stalled, fresh];
+  let connects = 0;
+  const logger = createMemoryLogger();
+  const publisher = createAmqpPublisher({
+    connect: () => Promise.resolve(channels[connects++].channel),
+    logger,
+    clock: createFakeClock(),
+    maxInFlight: 2,
+    confirmTimeoutMs: 20,
+  });
+
+  const result = await publisher.publishPage(identities(4), TARGET);
+  const resent = fresh.published.map((entry) =>
+    JSON.parse(entry.body).action_sequence
+  );
+
+  assert.is(result.messages, 4);
+  assert.is(connects, 2);
+  assert.equal(resent, [2, 3, 4]);
+  assert.ok(stalled.channel.closed);
+  const warning = logger.records().find((record) => record.level === "WARNING");
+  assert.is(warning?.message, "RabbitMQ confirms timed out, reconnecting");
+});
+
 t("gives up after max attempts", async () => {
   const clock = createFakeClock();
   const logger = createMemoryLogger();

@@ -121,9 +121,9 @@ const DEFAULT_MAX_IN_FLIGHT = 256;
 
 /**
  * Six 10 s heartbeats. Besides a stalled broker, it ends the wait for a
- * confirm that never comes: `@cloudamqp/amqp-client` 4.1.1 reads the
+ * confirm that never comes. `@cloudamqp/amqp-client` 4.1.1 reads the
  * `multiple` bit of basic.nack only when `requeue` is clear, but RabbitMQ
- * sets both, so the earlier messages that a multiple nack covers stay
+ * sets both. So the earlier messages that a multiple nack covers stay
  * unconfirmed in the client forever.
  */
 const DEFAULT_CONFIRM_TIMEOUT_MS = 60_000;
@@ -207,7 +207,7 @@ export function createAmqpPublisher(
     const stalled = error instanceof ConfirmTimeoutError;
     const lost = channel === undefined || channel.closed || stalled;
     if (lost && channel !== undefined) {
-      // A stalled broker may never answer the close, so it is not awaited.
+      // A stalled broker may never respond to the close, so it is not awaited.
       const closing = channel.close();
       if (!stalled) await closing;
       channel = undefined;
@@ -308,8 +308,8 @@ async function publishUnconfirmed(
 }
 
 /**
- * A timer that rejects `expired` with `ConfirmTimeoutError` when nothing
- * re-arms it for `timeoutMs`. It runs on real time, not on the injected
+ * Creates a timer that rejects `expired` with `ConfirmTimeoutError` when
+ * nothing re-arms it for `timeoutMs`. It runs on real time, not on the injected
  * clock, because it guards against a broker that stopped responding.
  */
 function confirmWatchdog(timeoutMs: number, inFlight: Set<unknown>) {

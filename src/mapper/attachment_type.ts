@@ -5,7 +5,7 @@
  */
 import type { Attachment } from "./mapping_types.ts";
 
-/** Types that say nothing about the content. */
+/** Media types that do not name the content's format. */
 const GENERIC_TYPES = new Set([
   "",
   "application/octet-stream",
@@ -60,8 +60,8 @@ export function sniffMimeType(data: Uint8Array): string | undefined {
  * when the given one is blank or generic.
  */
 export function attachmentMimeType(attachment: Attachment): string {
-  const given = attachment.mimeType.trim().toLowerCase();
-  if (!GENERIC_TYPES.has(given)) return attachment.mimeType.trim();
+  const declared = attachment.mimeType.trim();
+  if (!GENERIC_TYPES.has(declared.toLowerCase())) return declared;
 
   return sniffMimeType(attachment.data) ?? "application/octet-stream";
 }

@@ -24,10 +24,10 @@ export interface HashField {
 }
 
 /**
- * Collects the valid hashes. A hash that is not hexadecimal of its
- * algorithm's length, such as the placeholder `md5` in public samples, is
- * dropped with a problem at `<path>.<field>`; the file keeps its other
- * hashes and its name. Returns undefined when no hash is valid.
+ * Collects the valid hashes, or returns undefined when none is valid. A
+ * hash that is not hexadecimal of its algorithm's length, such as the
+ * placeholder `md5` in public samples, is dropped with a problem at
+ * `<path>.<field>`. The file keeps its other hashes and its name.
  */
 export function checkedHashes(
   fields: readonly HashField[],

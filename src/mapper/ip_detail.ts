@@ -1,5 +1,5 @@
 /**
- * What Cofense's IP lookup (`ipDetail`) adds to an observable: the
+ * The objects Cofense's IP lookup (`ipDetail`) adds to an observable: the
  * autonomous system and the country of the address, and, for a URL or a
  * domain, the address the name resolved to.
  *
@@ -25,7 +25,7 @@ export type IpSubject =
   /** `host` is Cofense's own host part, when the block gives one. */
   | { kind: "url"; id: string; value: string; host?: string };
 
-/** Where a lookup's results go. */
+/** The collections a lookup's results are added to. */
 export interface IpDetailOutput {
   drafts: DraftCollection;
   /** Autonomous systems, countries and relationships. */

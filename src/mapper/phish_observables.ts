@@ -5,8 +5,8 @@
  *
  * Phish threats carry no impact, so their URLs, kit archives and addresses
  * count as Major (score 100), the default for blocks without one. Kit files
- * get no score and never become indicators: a kit also contains common
- * scripts and images copied from the imitated site.
+ * get no score and never become indicators, because a kit can also contain
+ * common libraries and images whose hashes are not specific to the kit.
  */
 import { scoId } from "../stix/ids.ts";
 import type {
@@ -172,7 +172,7 @@ export function mapPhishUrls(
   };
 }
 
-/** A kit archive's or kit file's hash fields and their algorithms. */
+/** Lists the hash fields of a kit archive or kit file, with algorithms. */
 function kitHashFields(
   item: Pick<Kit, "md5" | "sha1" | "sha256" | "sha512">,
 ): HashField[] {

@@ -1,8 +1,8 @@
 /**
- * Relationships between the objects of one threat. Each type used must be
- * one OpenCTI accepts between the two entity types (`related-to` is
- * accepted between any two), or the platform rejects it and the worker
- * drops it; the README lists the ones the connector writes.
+ * Relationships between the objects of one threat. OpenCTI rejects a
+ * relationship type it does not accept between the two entity types, and
+ * the worker then drops the relationship. `related-to` is accepted between
+ * any two types. The README lists the relationships the connector writes.
  */
 import { relationshipId } from "../stix/ids.ts";
 import type { Relationship } from "../stix/types.ts";

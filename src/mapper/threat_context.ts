@@ -7,7 +7,7 @@ import type { MappingOptions } from "./mapping_types.ts";
 import type { ProblemLog } from "./problem_log.ts";
 import type { ThreatTimes } from "./threat_times.ts";
 
-/** What every object builder reads, whatever the threat type. */
+/** The settings and state every object builder reads, for either type. */
 export interface ObjectContext {
   options: MappingOptions;
   /** Id of the TLP marking every object carries. */

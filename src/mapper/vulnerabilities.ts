@@ -5,8 +5,8 @@
  *
  * A malware `exploits` a vulnerability only when one block or file names
  * both: its own family, and the CVE in one of its own descriptions. The
- * threat's only family does not stand in here, because a CVE mentioned
- * beside a family says more than one mentioned anywhere in the threat.
+ * threat's only family does not stand in here, because a CVE named beside
+ * a family ties the two more closely than one named anywhere in the threat.
  */
 import { vulnerabilityId } from "../stix/ids.ts";
 import type { Relationship, Vulnerability } from "../stix/types.ts";

@@ -3,13 +3,14 @@
  * `GET threat/phish/{id}` and each element of `data.threats[]` in a
  * `POST threat/search` response whose `threatType` is `PHISH`.
  *
- * The shape follows the Brand Intelligence JSON schema and the `Kit`
- * classes of Cofense's Python SDK (cofense_intelligence 5.1.12). Each URL
- * comes as a URL-parts object (`phishingURL_1`, `reportedURLs_1`,
- * `actionURLs_1`) and, deprecated but still described, as a plain string
+ * The shape follows the Brand Intelligence JSON schema and REST reference
+ * shipped with PhishMe's Python SDK (phishme_intelligence 4.1.3), and the
+ * `Kit` classes of Cofense's (cofense_intelligence 5.1.12). Each URL comes
+ * as a URL-parts object (`phishingURL_1`, `reportedURLs_1`, `actionURLs_1`)
+ * and, deprecated but still in the reference's examples, as a plain string
  * (`phishingURL`, `reportedURLs`, `actionURLs`). Kits list drop addresses
  * under `files[].emails[]` in the SDK and under `observedEmails[]` in the
- * REST reference, so both are read.
+ * REST reference's search fields, so both are read.
  *
  * Like the malware schema, `parsePhishThreat` narrows field by field and
  * rejects only a value that is not an object or has no integer `id`.

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { mapMalwareThreat, mapThreat } from "../../src/mapper/map_threat.ts";
 import { stixObjectSchema } from "../../src/stix/types.ts";
 import {
+  corrupt,
   DEFAULT_OPTIONS,
   loadFixture,
   mapOk,
@@ -157,31 +158,6 @@ t("mapThreat maps malware and untyped", () => {
   assert.ok(untyped.ok);
   assert.ok(lower.ok);
 });
-
-/** Replaces one value somewhere in a threat with `junk`, by a seeded walk. */
-function corrupt(value: unknown, junk: unknown, seed: number): unknown {
-  const paths: Array<Array<string | number>> = [];
-  const walk = (node: unknown, path: Array<string | number>) => {
-    paths.push(path);
-    if (Array.isArray(node)) {
-      node.forEach((item, i) => walk(item, [...path, i]));
-    } else if (typeof node === "object" && node !== null) {
-      for (const [key, child] of Object.entries(node)) {
-        walk(child, [...path, key]);
-      }
-    }
-  };
-  walk(value, []);
-
-  const target = paths[1 + (seed % (paths.length - 1))];
-  const copy = structuredClone(value) as Record<string | number, unknown>;
-  let node = copy;
-  for (const key of target.slice(0, -1)) {
-    node = node[key] as Record<string | number, unknown>;
-  }
-  node[target[target.length - 1]] = junk;
-  return copy;
-}
 
 t("never throws on corrupted threats", () => {
   const junkValues = [

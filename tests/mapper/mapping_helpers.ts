@@ -114,3 +114,28 @@ export function valuesOf(
 export function reportOf(threat: MappedThreat): ObjectOf<"report"> {
   return findOne(threat.objects, "report");
 }
+
+/** Replaces one value somewhere in a threat with `junk`, by a seeded walk. */
+export function corrupt(value: unknown, junk: unknown, seed: number): unknown {
+  const paths: Array<Array<string | number>> = [];
+  const walk = (node: unknown, path: Array<string | number>) => {
+    paths.push(path);
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => walk(item, [...path, i]));
+    } else if (typeof node === "object" && node !== null) {
+      for (const [key, child] of Object.entries(node)) {
+        walk(child, [...path, key]);
+      }
+    }
+  };
+  walk(value, []);
+
+  const target = paths[1 + (seed % (paths.length - 1))];
+  const copy = structuredClone(value) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of target.slice(0, -1)) {
+    node = node[key] as Record<string | number, unknown>;
+  }
+  node[target[target.length - 1]] = junk;
+  return copy;
+}

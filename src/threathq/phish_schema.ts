@@ -219,3 +219,12 @@ export function phishScreenshotUrl(threat: PhishThreat): string | undefined {
     url !== undefined && url !== ""
   );
 }
+
+/**
+ * Returns the screenshot URL of a raw phish threat, as `phishScreenshotUrl`
+ * does, or undefined when `raw` is no phish threat or has no screenshot.
+ */
+export function screenshotUrlOf(raw: unknown): string | undefined {
+  const parsed = parsePhishThreat(raw);
+  return parsed.ok ? phishScreenshotUrl(parsed.threat) : undefined;
+}

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import {
   parsePhishThreat,
   phishScreenshotUrl,
+  screenshotUrlOf,
 } from "../../src/threathq/phish_schema.ts";
 import { loadFixture } from "./mapping_helpers.ts";
 
@@ -141,6 +142,15 @@ t("screenshot URL, current then deprecated", () => {
     "https://www.threathq.com/apiv1/screenshot/800002",
   );
   assert.is(phishScreenshotUrl(none), undefined);
+});
+
+t("screenshot URL of a raw threat", () => {
+  assert.is(
+    screenshotUrlOf(loadFixture("phish/full")),
+    "https://www.threathq.com/apiv1/screenshot/800001",
+  );
+  assert.is(screenshotUrlOf({ id: 9 }), undefined);
+  assert.is(screenshotUrlOf("not a threat"), undefined);
 });
 
 t.run();

@@ -85,6 +85,21 @@ function linkResolution(
 }
 
 /**
+ * Returns whether a valid dotted IPv4 address is loopback, private,
+ * link-local, shared (CGNAT), unspecified, multicast or reserved. Such an
+ * address in a DNS lookup says nothing about the threat, and one shared
+ * address would link every report that resolved to it.
+ */
+export function isNonPublicIpv4(ip: string): boolean {
+  const [a, b] = ip.split(".").map(Number);
+  return a === 0 || a === 10 || a === 127 || a >= 224 ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168);
+}
+
+/**
  * Returns the id of the address the lookup describes, adding a resolved
  * address and its link, or undefined when there is none to use.
  */
@@ -123,6 +138,15 @@ function lookedUpAddress(
       `${path}.ip`,
       detail.ip,
       `${problem}; skipped with the lookup's ASN and country`,
+    );
+    return undefined;
+  }
+
+  if (isNonPublicIpv4(ip)) {
+    context.problems.add(
+      `${path}.ip`,
+      detail.ip,
+      "resolved to a loopback, private or reserved address; skipped with the lookup's ASN and country",
     );
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { AUTHOR_ID } from "../../src/mapper/author.ts";
+import { isNonPublicIpv4 } from "../../src/mapper/ip_detail.ts";
 import { locationId, scoId } from "../../src/stix/ids.ts";
 import { danglingReferences } from "../../src/stix/references.ts";
 import type { StixObject } from "../../src/stix/types.ts";
@@ -122,6 +123,49 @@ t("domain resolves to the looked-up address", () => {
       ipId("203.0.113.20"),
     ),
   );
+});
+
+t("non-public resolved addresses are skipped", () => {
+  const mapped = mapOk({
+    ...BASE,
+    blockSet: [{
+      blockType: "Domain Name",
+      impact: "Major",
+      data_1: "lookup.example.net",
+      ipDetail: {
+        ip: "127.0.0.1",
+        asn: 64500,
+        countryIsoCode: "US",
+        countryName: "United States",
+      },
+    }],
+  });
+
+  assert.is(ofType(mapped.objects, "ipv4-addr").length, 0);
+  assert.is(ofType(mapped.objects, "autonomous-system").length, 0);
+  assert.is(ofType(mapped.objects, "location").length, 0);
+  const problem = mapped.problems.find((p) => p.field.endsWith("ipDetail.ip"));
+  assert.ok(problem, "no problem names the skipped address");
+  assert.match(problem.reason, "loopback, private or reserved");
+});
+
+t("non-public address ranges", () => {
+  const nonPublic = [
+    "0.0.0.0",
+    "10.1.2.3",
+    "100.64.0.1",
+    "127.0.0.1",
+    "169.254.1.1",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.1.1",
+    "224.0.0.1",
+    "255.255.255.255",
+  ];
+  for (const ip of nonPublic) assert.ok(isNonPublicIpv4(ip), ip);
+
+  const routable = ["8.8.8.8", "172.32.0.1", "100.128.0.1", "203.0.113.20"];
+  for (const ip of routable) assert.not.ok(isNonPublicIpv4(ip), ip);
 });
 
 t("URL host resolves to the address", () => {

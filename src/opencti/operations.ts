@@ -160,6 +160,192 @@ export const STIX_BUNDLE_PUSH =
   stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)
 }`;
 
+/**
+ * External references by filters, such as `source_name` and `external_id`.
+ * The withdrawal handler finds a threat's reports through them.
+ */
+export const LIST_EXTERNAL_REFERENCES =
+  `query ExternalReferences($first: Int, $after: ID, $filters: FilterGroup) {
+  externalReferences(first: $first, after: $after, filters: $filters) {
+    edges {
+      node {
+        id
+        source_name
+        external_id
+        url
+      }
+    }
+    pageInfo {
+      endCursor
+      hasNextPage
+    }
+  }
+}`;
+
+/** Reports by filters, with the ids, author and labels a withdrawal reads. */
+export const LIST_REPORTS =
+  `query Reports($first: Int, $after: ID, $filters: FilterGroup) {
+  reports(first: $first, after: $after, filters: $filters) {
+    edges {
+      node {
+        id
+        standard_id
+        x_opencti_stix_ids
+        name
+        published
+        createdBy {
+          id
+          standard_id
+          x_opencti_stix_ids
+        }
+        objectLabel {
+          id
+          value
+        }
+      }
+    }
+    pageInfo {
+      endCursor
+      hasNextPage
+    }
+  }
+}`;
+
+/**
+ * A report's indicators, each with the reports that contain it (up to
+ * `$reportsFirst`), so the caller can tell whether another report still
+ * supports it.
+ */
+export const LIST_REPORT_INDICATORS =
+  `query ReportIndicators($id: String, $first: Int, $after: ID, $reportsFirst: Int) {
+  report(id: $id) {
+    id
+    objects(first: $first, after: $after, types: ["Indicator"]) {
+      edges {
+        node {
+          ... on Indicator {
+            id
+            standard_id
+            x_opencti_stix_ids
+            revoked
+            createdBy {
+              id
+              standard_id
+              x_opencti_stix_ids
+            }
+            objectLabel {
+              id
+              value
+            }
+            reports(first: $reportsFirst) {
+              edges {
+                node {
+                  id
+                  createdBy {
+                    id
+                    standard_id
+                    x_opencti_stix_ids
+                  }
+                  objectLabel {
+                    id
+                    value
+                  }
+                }
+              }
+              pageInfo {
+                hasNextPage
+              }
+            }
+          }
+        }
+      }
+      pageInfo {
+        endCursor
+        hasNextPage
+      }
+    }
+  }
+}`;
+
+/** Indicators by filters, with their revocation, author and labels. */
+export const LIST_INDICATORS =
+  `query Indicators($first: Int, $after: ID, $filters: FilterGroup) {
+  indicators(first: $first, after: $after, filters: $filters) {
+    edges {
+      node {
+        id
+        standard_id
+        x_opencti_stix_ids
+        revoked
+        createdBy {
+          id
+          standard_id
+          x_opencti_stix_ids
+        }
+        objectLabel {
+          id
+          value
+        }
+      }
+    }
+    pageInfo {
+      endCursor
+      hasNextPage
+    }
+  }
+}`;
+
+/** Labels by filters. pycti finds a label by its `value` with this query. */
+export const LIST_LABELS =
+  `query Labels($first: Int, $after: ID, $filters: FilterGroup) {
+  labels(first: $first, after: $after, filters: $filters) {
+    edges {
+      node {
+        id
+        value
+      }
+    }
+  }
+}`;
+
+/** Creates a label. */
+export const LABEL_ADD = `mutation LabelAdd($input: LabelAddInput!) {
+  labelAdd(input: $input) {
+    id
+    value
+  }
+}`;
+
+/** Adds a reference to an object, such as an `object-label` to a label. */
+export const STIX_DOMAIN_OBJECT_ADD_RELATION =
+  `mutation StixDomainObjectAddRelation($id: ID!, $input: StixRefRelationshipAddInput!) {
+  stixDomainObjectEdit(id: $id) {
+    relationAdd(input: $input) {
+      id
+    }
+  }
+}`;
+
+/** Removes a reference from an object, such as one of its labels. */
+export const STIX_DOMAIN_OBJECT_REMOVE_RELATION =
+  `mutation StixDomainObjectRemoveRelation($id: ID!, $toId: StixRef!, $relationship_type: String!) {
+  stixDomainObjectEdit(id: $id) {
+    relationDelete(toId: $toId, relationship_type: $relationship_type) {
+      id
+    }
+  }
+}`;
+
+/** Sets attributes of a domain object, such as an indicator's `revoked`. */
+export const STIX_DOMAIN_OBJECT_FIELD_PATCH =
+  `mutation StixDomainObjectEdit($id: ID!, $input: [EditInput]!) {
+  stixDomainObjectEdit(id: $id) {
+    fieldPatch(input: $input) {
+      id
+    }
+  }
+}`;
+
 /** Every operation above by its GraphQL operation name. */
 export const OPERATIONS: Readonly<Record<string, string>> = {
   healthCheck: ABOUT,
@@ -175,6 +361,15 @@ export const OPERATIONS: Readonly<Record<string, string>> = {
   WorkAliveQuery: IS_WORK_ALIVE,
   WorkQuery: GET_WORK,
   StixBundlePush: STIX_BUNDLE_PUSH,
+  ExternalReferences: LIST_EXTERNAL_REFERENCES,
+  Reports: LIST_REPORTS,
+  ReportIndicators: LIST_REPORT_INDICATORS,
+  Indicators: LIST_INDICATORS,
+  Labels: LIST_LABELS,
+  LabelAdd: LABEL_ADD,
+  StixDomainObjectAddRelation: STIX_DOMAIN_OBJECT_ADD_RELATION,
+  StixDomainObjectRemoveRelation: STIX_DOMAIN_OBJECT_REMOVE_RELATION,
+  StixDomainObjectEdit: STIX_DOMAIN_OBJECT_FIELD_PATCH,
 };
 
 const OPERATION_NAME = /^\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)/;

@@ -12,11 +12,20 @@ import {
   DELETE_WORK,
   GET_CONNECTOR,
   IS_WORK_ALIVE,
+  LABEL_ADD,
+  LIST_EXTERNAL_REFERENCES,
+  LIST_INDICATORS,
+  LIST_LABELS,
+  LIST_REPORT_INDICATORS,
+  LIST_REPORTS,
   ME,
   PING_CONNECTOR,
   REGISTER_CONNECTOR,
   REPORT_EXPECTATION,
   STIX_BUNDLE_PUSH,
+  STIX_DOMAIN_OBJECT_ADD_RELATION,
+  STIX_DOMAIN_OBJECT_FIELD_PATCH,
+  STIX_DOMAIN_OBJECT_REMOVE_RELATION,
   WORK_ADD,
   WORK_TO_PROCESSED,
 } from "./operations.ts";
@@ -125,6 +134,79 @@ export interface PlatformUser {
   capabilities: string[];
 }
 
+/** One condition of a `FilterGroup`, which matches `key` against `values`. */
+export interface PlatformFilter {
+  key: string[];
+  values: string[];
+  operator?: "eq" | "not_eq";
+  mode?: "and" | "or";
+}
+
+/** OpenCTI's `FilterGroup` input. */
+export interface PlatformFilterGroup {
+  mode: "and" | "or";
+  filters: PlatformFilter[];
+  filterGroups: PlatformFilterGroup[];
+}
+
+export interface PlatformExternalReference {
+  id: string;
+  sourceName: string;
+  externalId: string | null;
+  url: string | null;
+}
+
+export interface PlatformLabel {
+  id: string;
+  value: string | null;
+}
+
+/** The identity in an object's `createdBy`. */
+export interface PlatformAuthor {
+  id: string;
+  standardId: string;
+  /** The STIX ids the platform keeps as aliases (`x_opencti_stix_ids`). */
+  stixIds: string[];
+}
+
+export interface PlatformReport {
+  id: string;
+  standardId: string;
+  stixIds: string[];
+  name: string;
+  /** ISO 8601 time as the platform returns it, or null. */
+  published: string | null;
+  createdBy: PlatformAuthor | null;
+  labels: PlatformLabel[];
+}
+
+export interface PlatformIndicator {
+  id: string;
+  standardId: string;
+  stixIds: string[];
+  revoked: boolean;
+  createdBy: PlatformAuthor | null;
+  labels: PlatformLabel[];
+}
+
+/** A report that contains an indicator. */
+export interface ContainingReport {
+  id: string;
+  createdBy: PlatformAuthor | null;
+  labels: PlatformLabel[];
+}
+
+/** An indicator of a report, with the reports that contain it. */
+export interface ContainedIndicator extends PlatformIndicator {
+  /** At most `CONTAINING_REPORTS_LIMIT` reports, this one included. */
+  reports: ContainingReport[];
+  /** True when more reports contain the indicator than `reports` lists. */
+  moreReports: boolean;
+}
+
+/** Reports listed per indicator by `listReportIndicators`. */
+export const CONTAINING_REPORTS_LIMIT = 100;
+
 /** Every OpenCTI call the connector makes, with typed results. */
 export interface PlatformApi {
   /** Returns `about.version`. */
@@ -171,6 +253,83 @@ export interface PlatformApi {
   ): Promise<boolean>;
 }
 
+/**
+ * Reads and edits of reports, indicators and labels, which the withdrawal
+ * handler makes. Filter values are sent 100 per request and every page of
+ * a result is read.
+ */
+export interface KnowledgeApi {
+  /**
+   * Returns every external reference with this `source_name` and one of
+   * the `external_id` values.
+   */
+  findExternalReferences(
+    sourceName: string,
+    externalIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<PlatformExternalReference[]>;
+  /** Returns every report that cites one of the external references. */
+  findReportsByExternalReferences(
+    referenceIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<PlatformReport[]>;
+  /**
+   * Returns the reports that match one of `ids` (internal, standard or
+   * STIX alias) and carry the label.
+   */
+  findLabelledReports(
+    ids: readonly string[],
+    labelId: string,
+    signal?: AbortSignal,
+  ): Promise<PlatformReport[]>;
+  /**
+   * Returns the indicators that match one of `ids` (internal, standard or
+   * STIX alias) and carry the label.
+   */
+  findLabelledIndicators(
+    ids: readonly string[],
+    labelId: string,
+    signal?: AbortSignal,
+  ): Promise<PlatformIndicator[]>;
+  /**
+   * Returns the indicators a report contains, each with the reports that
+   * contain it. Returns undefined when no report has this id.
+   */
+  listReportIndicators(
+    reportId: string,
+    signal?: AbortSignal,
+  ): Promise<ContainedIndicator[] | undefined>;
+  /** Returns the label with this value, or undefined when there is none. */
+  findLabel(
+    value: string,
+    signal?: AbortSignal,
+  ): Promise<PlatformLabel | undefined>;
+  /** Creates a label with this value and color. */
+  addLabel(
+    value: string,
+    color: string,
+    signal?: AbortSignal,
+  ): Promise<PlatformLabel>;
+  /** Adds a label to a domain object such as a report or an indicator. */
+  addObjectLabel(
+    objectId: string,
+    labelId: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** Removes a label from a domain object. */
+  removeObjectLabel(
+    objectId: string,
+    labelId: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** Sets `revoked` of a domain object such as an indicator. */
+  setRevoked(
+    objectId: string,
+    revoked: boolean,
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
 function narrow<T>(
   schema: z.ZodType<T>,
   operationName: string,
@@ -185,8 +344,12 @@ function narrow<T>(
 }
 
 /** Creates the typed API over a GraphQL client. */
-export function createPlatformApi(client: GraphqlClient): PlatformApi {
+export function createPlatformApi(
+  client: GraphqlClient,
+): PlatformApi & KnowledgeApi {
   return {
+    ...knowledgeCalls(client),
+
     async fetchVersion(signal) {
       const data = await client.request(ABOUT, {}, { signal });
       const schema = z.object({ about: z.object({ version: z.string() }) });
@@ -306,5 +469,395 @@ export function createPlatformApi(client: GraphqlClient): PlatformApi {
       const schema = z.object({ stixBundlePush: z.boolean().nullable() });
       return narrow(schema, "StixBundlePush", data).stixBundlePush === true;
     },
+  };
+}
+
+/**
+ * Nodes per page of a list query: pycti 6.8 lists labels, external
+ * references and indicators 500 at a time.
+ */
+const PAGE_SIZE = 500;
+
+/** Filter values per request, which keeps each request small. */
+const FILTER_VALUES_PER_REQUEST = 100;
+
+/** Indicators per page of `ReportIndicators`, each listing its reports. */
+const INDICATORS_PER_PAGE = 100;
+
+const pageInfoSchema = z.object({
+  endCursor: z.string(),
+  hasNextPage: z.boolean(),
+});
+
+const stixIdsSchema = z.array(z.string()).nullish().transform((ids) =>
+  ids ?? []
+);
+
+const authorSchema = z.object({
+  id: z.string(),
+  standard_id: z.string(),
+  x_opencti_stix_ids: stixIdsSchema,
+}).nullish().transform((author) =>
+  author
+    ? {
+      id: author.id,
+      standardId: author.standard_id,
+      stixIds: author.x_opencti_stix_ids,
+    }
+    : null
+);
+
+const labelSchema = z.object({ id: z.string(), value: z.string().nullable() });
+
+const labelsSchema = z.array(labelSchema).nullish().transform((labels) =>
+  labels ?? []
+);
+
+const externalReferenceNodeSchema = z.object({
+  id: z.string(),
+  source_name: z.string(),
+  external_id: z.string().nullish(),
+  url: z.string().nullish(),
+}).transform((node): PlatformExternalReference => ({
+  id: node.id,
+  sourceName: node.source_name,
+  externalId: node.external_id ?? null,
+  url: node.url ?? null,
+}));
+
+const reportNodeSchema = z.object({
+  id: z.string(),
+  standard_id: z.string(),
+  x_opencti_stix_ids: stixIdsSchema,
+  name: z.string(),
+  published: z.string().nullish(),
+  createdBy: authorSchema,
+  objectLabel: labelsSchema,
+}).transform((node): PlatformReport => ({
+  id: node.id,
+  standardId: node.standard_id,
+  stixIds: node.x_opencti_stix_ids,
+  name: node.name,
+  published: node.published ?? null,
+  createdBy: node.createdBy,
+  labels: node.objectLabel,
+}));
+
+const indicatorFields = {
+  id: z.string(),
+  standard_id: z.string(),
+  x_opencti_stix_ids: stixIdsSchema,
+  revoked: z.boolean(),
+  createdBy: authorSchema,
+  objectLabel: labelsSchema,
+};
+
+function toIndicator(
+  node: z.infer<z.ZodObject<typeof indicatorFields>>,
+): PlatformIndicator {
+  return {
+    id: node.id,
+    standardId: node.standard_id,
+    stixIds: node.x_opencti_stix_ids,
+    revoked: node.revoked,
+    createdBy: node.createdBy,
+    labels: node.objectLabel,
+  };
+}
+
+const indicatorNodeSchema = z.object(indicatorFields).transform(toIndicator);
+
+const containedIndicatorSchema = z.object({
+  ...indicatorFields,
+  reports: z.object({
+    edges: z.array(
+      z.object({
+        node: z.object({
+          id: z.string(),
+          createdBy: authorSchema,
+          objectLabel: labelsSchema,
+        }),
+      }).nullable(),
+    ),
+    pageInfo: z.object({ hasNextPage: z.boolean() }),
+  }).nullish(),
+}).transform((node): ContainedIndicator => ({
+  ...toIndicator(node),
+  reports: (node.reports?.edges ?? []).flatMap((edge) =>
+    edge === null ? [] : [{
+      id: edge.node.id,
+      createdBy: edge.node.createdBy,
+      labels: edge.node.objectLabel,
+    }]
+  ),
+  moreReports: node.reports?.pageInfo.hasNextPage ?? false,
+}));
+
+/** Parses a connection into its nodes, null edges left out, and page info. */
+function pageSchema<N>(node: z.ZodType<N>): z.ZodType<Page<N>> {
+  return z.object({
+    edges: z.array(z.object({ node }).nullable()),
+    pageInfo: pageInfoSchema,
+  }).transform((connection) => ({
+    nodes: connection.edges.flatMap((edge) => edge === null ? [] : [edge.node]),
+    pageInfo: connection.pageInfo,
+  }));
+}
+
+/** Builds a filter that matches any of `values` on `key`. */
+function anyOf(key: string, values: readonly string[]): PlatformFilter {
+  return { key: [key], values: [...values], operator: "eq", mode: "or" };
+}
+
+function allOf(...filters: PlatformFilter[]): PlatformFilterGroup {
+  return { mode: "and", filters, filterGroups: [] };
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    groups.push(items.slice(i, i + size));
+  }
+  return groups;
+}
+
+interface Page<N> {
+  nodes: N[];
+  pageInfo: { endCursor: string; hasNextPage: boolean };
+}
+
+/**
+ * Reads pages until `hasNextPage` is false. A cursor the platform returns
+ * twice would repeat pages forever, so it throws `PlatformResponseError`.
+ */
+async function collectPages<N>(
+  operationName: string,
+  readPage: (after: string | undefined) => Promise<Page<N>>,
+): Promise<N[]> {
+  const nodes: N[] = [];
+  const cursors = new Set<string>();
+  let after: string | undefined;
+
+  while (true) {
+    const page = await readPage(after);
+    nodes.push(...page.nodes);
+    if (!page.pageInfo.hasNextPage) return nodes;
+
+    const cursor = page.pageInfo.endCursor;
+    if (cursors.has(cursor)) {
+      throw new PlatformResponseError(
+        operationName,
+        `pageInfo.endCursor ${cursor} was returned twice`,
+      );
+    }
+    cursors.add(cursor);
+    after = cursor;
+  }
+}
+
+function knowledgeCalls(client: GraphqlClient): KnowledgeApi {
+  const listAll = async <N>(
+    query: string,
+    operationName: string,
+    field: string,
+    node: z.ZodType<N>,
+    filters: PlatformFilterGroup,
+    signal: AbortSignal | undefined,
+  ): Promise<N[]> => {
+    const schema = z.object({ [field]: pageSchema(node) });
+    return await collectPages(operationName, async (after) => {
+      const data = await client.request(query, {
+        first: PAGE_SIZE,
+        after: after ?? null,
+        filters,
+      }, { signal });
+      return narrow(schema, operationName, data)[field] as Page<N>;
+    });
+  };
+
+  const listByValues = async <N>(
+    values: readonly string[],
+    list: (chunk: string[]) => Promise<N[]>,
+  ): Promise<N[]> => {
+    const found: N[] = [];
+    for (const chunk of chunks(values, FILTER_VALUES_PER_REQUEST)) {
+      found.push(...await list(chunk));
+    }
+    return found;
+  };
+
+  const editSchema = z.object({
+    stixDomainObjectEdit: z.unknown(),
+  });
+  const edit = async (
+    query: string,
+    operationName: string,
+    variables: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> => {
+    const data = await client.request(query, variables, { signal });
+    const { stixDomainObjectEdit } = narrow(editSchema, operationName, data);
+    if (stixDomainObjectEdit === null || stixDomainObjectEdit === undefined) {
+      throw new PlatformResponseError(
+        operationName,
+        `object ${String(variables.id)} not found`,
+      );
+    }
+  };
+
+  return {
+    findExternalReferences: (
+      sourceName: string,
+      externalIds: readonly string[],
+      signal?: AbortSignal,
+    ) =>
+      listByValues(externalIds, (chunk) =>
+        listAll(
+          LIST_EXTERNAL_REFERENCES,
+          "ExternalReferences",
+          "externalReferences",
+          externalReferenceNodeSchema,
+          allOf(
+            anyOf("source_name", [sourceName]),
+            anyOf("external_id", chunk),
+          ),
+          signal,
+        )),
+
+    findReportsByExternalReferences: (
+      referenceIds: readonly string[],
+      signal?: AbortSignal,
+    ) =>
+      listByValues(referenceIds, (chunk) =>
+        listAll(
+          LIST_REPORTS,
+          "Reports",
+          "reports",
+          reportNodeSchema,
+          allOf(anyOf("externalReferences", chunk)),
+          signal,
+        )),
+
+    findLabelledReports: (
+      ids: readonly string[],
+      labelId: string,
+      signal?: AbortSignal,
+    ) =>
+      listByValues(ids, (chunk) =>
+        listAll(
+          LIST_REPORTS,
+          "Reports",
+          "reports",
+          reportNodeSchema,
+          allOf(anyOf("ids", chunk), anyOf("objectLabel", [labelId])),
+          signal,
+        )),
+
+    findLabelledIndicators: (
+      ids: readonly string[],
+      labelId: string,
+      signal?: AbortSignal,
+    ) =>
+      listByValues(ids, (chunk) =>
+        listAll(
+          LIST_INDICATORS,
+          "Indicators",
+          "indicators",
+          indicatorNodeSchema,
+          allOf(anyOf("ids", chunk), anyOf("objectLabel", [labelId])),
+          signal,
+        )),
+
+    async listReportIndicators(
+      reportId: string,
+      signal?: AbortSignal,
+    ): Promise<ContainedIndicator[] | undefined> {
+      const schema = z.object({
+        report: z.object({
+          id: z.string(),
+          objects: pageSchema(containedIndicatorSchema),
+        }).nullable(),
+      });
+      let missing = false;
+      const indicators = await collectPages(
+        "ReportIndicators",
+        async (after) => {
+          const data = await client.request(LIST_REPORT_INDICATORS, {
+            id: reportId,
+            first: INDICATORS_PER_PAGE,
+            after: after ?? null,
+            reportsFirst: CONTAINING_REPORTS_LIMIT,
+          }, { signal });
+          const { report } = narrow(schema, "ReportIndicators", data);
+          if (report === null) {
+            missing = true;
+            return {
+              nodes: [],
+              pageInfo: { endCursor: "", hasNextPage: false },
+            };
+          }
+          return report.objects;
+        },
+      );
+      return missing ? undefined : indicators;
+    },
+
+    async findLabel(
+      value: string,
+      signal?: AbortSignal,
+    ): Promise<PlatformLabel | undefined> {
+      const data = await client.request(LIST_LABELS, {
+        first: 1,
+        after: null,
+        filters: allOf(anyOf("value", [value])),
+      }, { signal });
+      const schema = z.object({
+        labels: z.object({ edges: z.array(z.object({ node: labelSchema })) }),
+      });
+      return narrow(schema, "Labels", data).labels.edges[0]?.node;
+    },
+
+    async addLabel(
+      value: string,
+      color: string,
+      signal?: AbortSignal,
+    ): Promise<PlatformLabel> {
+      const data = await client.request(LABEL_ADD, {
+        input: { value, color },
+      }, { signal });
+      const schema = z.object({ labelAdd: labelSchema.nullable() });
+      const label = narrow(schema, "LabelAdd", data).labelAdd;
+      if (label === null) {
+        throw new PlatformResponseError(
+          "LabelAdd",
+          `labelAdd returned null for label ${value}`,
+        );
+      }
+      return label;
+    },
+
+    addObjectLabel: (objectId: string, labelId: string, signal?: AbortSignal) =>
+      edit(STIX_DOMAIN_OBJECT_ADD_RELATION, "StixDomainObjectAddRelation", {
+        id: objectId,
+        input: { toId: labelId, relationship_type: "object-label" },
+      }, signal),
+
+    removeObjectLabel: (
+      objectId: string,
+      labelId: string,
+      signal?: AbortSignal,
+    ) =>
+      edit(
+        STIX_DOMAIN_OBJECT_REMOVE_RELATION,
+        "StixDomainObjectRemoveRelation",
+        { id: objectId, toId: labelId, relationship_type: "object-label" },
+        signal,
+      ),
+
+    setRevoked: (objectId: string, revoked: boolean, signal?: AbortSignal) =>
+      edit(STIX_DOMAIN_OBJECT_FIELD_PATCH, "StixDomainObjectEdit", {
+        id: objectId,
+        input: [{ key: "revoked", value: [revoked] }],
+      }, signal),
   };
 }

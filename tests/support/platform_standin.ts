@@ -15,6 +15,10 @@
  * to the push queue, adding the expectations to the work. On the real
  * platform the worker does that split; the messages and counts come out the
  * same.
+ *
+ * `knowledge` stores reports, indicators and labels and answers the
+ * queries and edits of them (`platform_knowledge.ts`); tests seed it with
+ * `knowledge.importObjects`, as the worker would import the objects.
  */
 import { Hono } from "hono";
 import {
@@ -44,6 +48,7 @@ import {
   toProcessed,
   workView,
 } from "./platform_model.ts";
+import { KnowledgeStore } from "./platform_knowledge.ts";
 import { splitBundle } from "../../src/opencti/splitter.ts";
 
 export type { BrokerConnection, StandinConnector, StandinUser, StandinWork };
@@ -121,6 +126,8 @@ export interface PlatformStandin {
   connectors: Map<string, StandinConnector>;
   works: Map<string, StandinWork>;
   user: StandinUser;
+  /** Reports, indicators and labels; tests seed it with `importObjects`. */
+  knowledge: KnowledgeStore;
   /** Returns the recorded calls of one operation. */
   callsOf(operationName: string): RecordedCall[];
   /**
@@ -185,9 +192,11 @@ export function createPlatformStandin(
   const connectors = new Map<string, StandinConnector>();
   const works = new Map<string, StandinWork>();
   const faults: Faults = { failures: new Map(), pauses: new Map() };
+  const knowledge = new KnowledgeStore();
   const state: PlatformState = {
     connectors,
     works,
+    knowledge,
     broker,
     user,
     connection,
@@ -227,6 +236,7 @@ export function createPlatformStandin(
           connectors,
           works,
           user,
+          knowledge,
           callsOf: (name) =>
             calls.filter((call) => call.operationName === name),
           resetState: (connectorId) => resetState(state, connectorId),
@@ -252,6 +262,7 @@ export function createPlatformStandin(
 interface PlatformState {
   connectors: Map<string, StandinConnector>;
   works: Map<string, StandinWork>;
+  knowledge: KnowledgeStore;
   broker: StandinBroker;
   user: StandinUser;
   connection: BrokerConnection;
@@ -462,7 +473,10 @@ function createResolvers(
   state: PlatformState,
   authorized: boolean,
 ): RootResolvers {
-  const resolvers = platformResolvers(state);
+  const resolvers = {
+    ...platformResolvers(state),
+    ...state.knowledge.resolvers(),
+  };
   if (authorized) return resolvers;
 
   const rejected = () => {

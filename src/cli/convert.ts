@@ -25,29 +25,57 @@ import { mergeObjects } from "../mapper/merge_objects.ts";
 import { makeBundle } from "../stix/bundle.ts";
 import type { StixObject } from "../stix/types.ts";
 import type { CliContext, Command } from "./context.ts";
+import { formatHelp } from "./help.ts";
 
-const HELP = `Usage: threathq-connector convert [options] [FILE|-]
+/**
+ * The settings `convert` uses. Other settings that are set are validated
+ * but not used.
+ */
+const CONVERT_SETTINGS = [
+  "cofense_threathq.tlp_level",
+  "cofense_threathq.impact_to_exclude",
+  "cofense_threathq.promote_observables_as_indicators",
+  "connector.name",
+  "connector.log_level",
+  "opencti.json_logging",
+] as const;
 
-Maps ThreatHQ threats to one STIX 2.1 bundle, written to standard output.
-FILE (or standard input when FILE is - or missing) contains one threat object,
-a {"success": true, "data": <threat>} response, or a threat/search response
-with data.threats[]. No credentials are needed.
-
-Options:
-  --config PATH              Read settings from this .env or YAML file only
-  --tlp LEVEL                TLP marking: clear, white, green, amber,
-                             amber+strict or red (overrides tlp_level)
-  --impact-to-exclude LIST   Comma-separated impacts whose blocks and files
-                             are left out: Major, Moderate, Minor, None
-                             (overrides impact_to_exclude; "" excludes none)
-  --no-indicators            Make no indicators (overrides
-                             promote_observables_as_indicators)
-  --help                     Show this help
-
-Mapping problems are logged as warnings on standard error. Exit status: 0
-when a bundle was written, 1 when the input is not JSON or contains no
-threat, 2 for invalid settings or usage.
-`;
+/** Returns the help text of `convert`. */
+export function convertHelp(): string {
+  return formatHelp({
+    usage: "threathq-connector convert [options] [FILE|-]",
+    summary: [
+      'Maps ThreatHQ threats to one STIX 2.1 bundle, written to standard output. FILE (or standard input when FILE is - or missing) contains one threat object, a {"success": true, "data": <threat>} response, or a threat/search response with data.threats[]. No credentials are needed.',
+    ],
+    options: [
+      {
+        flag: "--config PATH",
+        description: "Read settings from this .env or YAML file only",
+      },
+      {
+        flag: "--tlp LEVEL",
+        description:
+          "TLP marking: clear, white, green, amber, amber+strict or red (overrides tlp_level)",
+      },
+      {
+        flag: "--impact-to-exclude LIST",
+        description:
+          'Comma-separated impacts whose blocks and files are left out: Major, Moderate, Minor, None (overrides impact_to_exclude; "" excludes none)',
+      },
+      {
+        flag: "--no-indicators",
+        description:
+          "Make no indicators (overrides promote_observables_as_indicators)",
+      },
+      { flag: "--help, -h", description: "Show this help" },
+    ],
+    settings: CONVERT_SETTINGS,
+    notes: [
+      "Every other setting that is set is validated too, so an invalid value fails the command even where the mapping does not use it.",
+      "Mapping problems are logged as warnings on standard error. Exit status: 0 when a bundle was written, 1 when the input is not JSON or contains no threat, 2 for invalid settings or usage.",
+    ],
+  });
+}
 
 const EXPECTED_INPUT =
   'expected a ThreatHQ threat object, a {"success": true, "data": <threat>} response or a threat/search response with data.threats[]';
@@ -252,7 +280,7 @@ function mapAll(
 async function convert(args: string[], context: CliContext): Promise<number> {
   const parsed = parseConvertArguments(args);
   if (parsed.help) {
-    context.stdout(HELP);
+    context.stdout(convertHelp());
     return EXIT_OK;
   }
 

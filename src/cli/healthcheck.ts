@@ -17,6 +17,7 @@ import { settingEntries, type SettingEntry } from "../config/settings.ts";
 import { UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext, Command } from "./context.ts";
+import { formatHelp, HELP_OPTION, VERSION_OPTION } from "./help.ts";
 
 const HEALTHY = 0;
 const UNHEALTHY = 1;
@@ -55,28 +56,27 @@ function serverEntries(): SettingEntry[] {
 }
 
 function usage(): string {
-  const settings = serverEntries().map((entry) =>
-    `  ${
-      entry.env.padEnd(32)
-    }${entry.spec.description} Default: ${entry.spec.default}.`
-  );
-  return `Usage: threathq-connector healthcheck [--config PATH]
-
-Requests http://<address>:<port>/healthz from the connector's health server
-on this host. Exits 0 when it returns 200 and 1 otherwise: not 200, no
-answer within ${
-    HEALTHCHECK_TIMEOUT_MS / 1_000
-  } seconds, server disabled or settings invalid.
-A bind address of 0.0.0.0 is requested at 127.0.0.1, and :: at ::1.
-
-Options:
-  --config PATH   Read settings from this file instead of .env and config.yml
-  --help          Show this help
-  --version       Print the version
-
-Settings read (nothing else is read):
-${settings.join("\n")}
-`;
+  return formatHelp({
+    usage: "threathq-connector healthcheck [--config PATH]",
+    summary: [
+      `Requests http://<address>:<port>/healthz from the connector's health server on this host. Exits 0 when it returns 200 and 1 otherwise: not 200, no answer within ${
+        HEALTHCHECK_TIMEOUT_MS / 1_000
+      } seconds, server disabled or settings invalid. A bind address of 0.0.0.0 is requested at 127.0.0.1, and :: at ::1.`,
+    ],
+    options: [
+      {
+        flag: "--config PATH",
+        description:
+          "Read settings from this file instead of .env and config.yml",
+      },
+      HELP_OPTION,
+      VERSION_OPTION,
+    ],
+    settings: SERVER_SETTINGS,
+    notes: [
+      "Only these settings are read, so an invalid unrelated setting does not make a running connector look unhealthy.",
+    ],
+  });
 }
 
 /** Returns the URL of `/healthz` for a server bound to `bindAddress`. */

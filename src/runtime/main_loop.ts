@@ -79,6 +79,10 @@ export async function runMainLoop(
       const outcome = await hooks.runOnce(signal);
       lastRunMs = clock.now();
       if (once) return outcome.ok ? 0 : 1;
+      if (signal.aborted) {
+        hooks.onSchedule({ buffering: false, queueSizeMb, lastRunMs });
+        break;
+      }
 
       const nextRunMs = lastRunMs + options.periodMs;
       hooks.onSchedule({ buffering: false, queueSizeMb, nextRunMs, lastRunMs });

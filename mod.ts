@@ -14,11 +14,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   convert: async () => (await import("./src/cli/convert.ts")).convertCommand,
   healthcheck: async () =>
     (await import("./src/cli/healthcheck.ts")).healthcheckCommand,
+  run: async () => (await import("./src/cli/run.ts")).runCommand,
 };
+
+/** The command run when the arguments name none. */
+const DEFAULT_COMMAND = "run";
 
 const USAGE = `Usage: threathq-connector <command> [options]
 
 Commands:
+  run                Sync ThreatHQ into OpenCTI or a directory (the default)
   convert [FILE|-]   Map a ThreatHQ threat (file or standard input) to a STIX 2.1 bundle
   healthcheck        Exit 0 when the local /healthz returns 200, 1 otherwise
 
@@ -53,9 +58,13 @@ export async function main(
     context.stdout(`threathq-connector ${VERSION}\n`);
     return 0;
   }
-  if (name === undefined || name === "--help" || name === "-h") {
+  if (name === "--help" || name === "-h") {
     context.stdout(USAGE);
     return 0;
+  }
+  if (name === undefined || name.startsWith("-")) {
+    const command = await COMMANDS[DEFAULT_COMMAND]();
+    return await command(args, context);
   }
 
   const load = COMMANDS[name];

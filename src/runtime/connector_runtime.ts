@@ -281,6 +281,7 @@ function createRun(
     syncOverrides: options.syncOverrides,
     delivery: destinations.delivery,
     states: destinations.states,
+    withdrawals: destinations.withdrawals,
     createWork: helper === undefined ? undefined : () => helper.createRunWork(),
     status,
     metrics,

@@ -2,7 +2,8 @@
  * Builds, from the settings, where a run's objects and state go: the
  * platform's push queue (RabbitMQ or `stixBundlePush`), the bundle
  * directory, and the state on the platform or in the directory's state
- * file.
+ * file. Withdrawn threats are handled on the platform or in the directory
+ * as well.
  */
 import { resolve } from "node:path";
 import type { Settings } from "../config/settings.ts";
@@ -19,8 +20,10 @@ import {
   type DirectoryOutput,
 } from "../opencti/directory_output.ts";
 import { createFileStateStore } from "../opencti/file_state.ts";
+import { AUTHOR_ID } from "../mapper/author.ts";
 import { observeBroker, probeBroker } from "./broker_status.ts";
 import type { Clock } from "./clock.ts";
+import { waitForEmptyPushQueue } from "./import_wait.ts";
 import {
   type AmqpQueue,
   type ApiQueue,
@@ -33,6 +36,10 @@ import {
   platformStateSource,
   type RunStateSource,
 } from "./run_state.ts";
+import {
+  createWithdrawalHandler,
+  type WithdrawalHandler,
+} from "./withdrawals.ts";
 
 export interface DestinationOptions {
   settings: Settings;
@@ -49,6 +56,7 @@ export interface DestinationOptions {
 export interface Destinations {
   delivery: PageDelivery;
   states: RunStateSource;
+  withdrawals: WithdrawalHandler;
   /** The id written in bundle files and logs. */
   connectorId: string;
 }
@@ -100,8 +108,39 @@ export async function createDestinations(
   return {
     delivery,
     states: stateSource(platform, directoryPath, logger),
+    withdrawals: withdrawalHandler(
+      options,
+      directory === undefined ? undefined : directoryPath,
+    ),
     connectorId,
   };
+}
+
+/**
+ * Creates the withdrawal handler: on the platform when the objects go
+ * there, and as files in the bundle directory when one is written.
+ */
+function withdrawalHandler(
+  options: DestinationOptions,
+  directoryPath: string | undefined,
+): WithdrawalHandler {
+  const { platform, settings } = options;
+  return createWithdrawalHandler({
+    platform: platform?.api,
+    directory: directoryPath === undefined ? undefined : {
+      directory: directoryPath,
+      retentionDays: settings.connector.send_to_directory_retention,
+    },
+    logger: options.logger,
+    authorId: AUTHOR_ID,
+    connectorName: settings.connector.name,
+    waitForImports: platform === undefined ? undefined : waitForEmptyPushQueue({
+      api: platform.api,
+      connectorId: platform.helper.connectorId,
+      clock: options.clock,
+      logger: options.logger,
+    }),
+  });
 }
 
 function stateSource(

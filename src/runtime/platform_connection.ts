@@ -12,6 +12,7 @@ import { ConnectorHelper } from "../opencti/connector_helper.ts";
 import { createGraphqlClient } from "../opencti/graphql_client.ts";
 import {
   createPlatformApi,
+  type KnowledgeApi,
   type PlatformApi,
 } from "../opencti/platform_api.ts";
 import { createPlatformHttpClient } from "../opencti/tls.ts";
@@ -19,7 +20,7 @@ import { waitForPlatform } from "../opencti/wait_for_platform.ts";
 import type { Clock } from "./clock.ts";
 
 export interface PlatformConnection {
-  api: PlatformApi;
+  api: PlatformApi & KnowledgeApi;
   helper: ConnectorHelper;
   /** `about.version` of the platform. */
   version: string;
@@ -40,10 +41,10 @@ export interface ConnectPlatformOptions {
 }
 
 /** Returns the API with `pingConnector` counted in the ping metrics. */
-export function countPings(
-  api: PlatformApi,
+export function countPings<Api extends PlatformApi>(
+  api: Api,
   metrics: ConnectorMetrics,
-): PlatformApi {
+): Api {
   return {
     ...api,
     async pingConnector(connectorId, state, info, signal) {

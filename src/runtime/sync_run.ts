@@ -23,7 +23,6 @@ import {
 import type { ThreatHqApi } from "../threathq/api.ts";
 import {
   type MapThreat,
-  type SyncDeletion,
   type SyncOptions,
   syncOptionsFromSettings,
   type SyncResult,
@@ -43,24 +42,7 @@ import {
   totalsAttributes,
 } from "./run_totals.ts";
 import type { MapperThreat } from "./threat_mapping.ts";
-
-/** Handles the deletions of one result after its objects were delivered. */
-export interface WithdrawalHandler {
-  handle(
-    deletions: readonly SyncDeletion[],
-    signal: AbortSignal,
-  ): Promise<void>;
-}
-
-/**
- * Leaves Cofense's deletions unhandled: they are counted and logged only.
- * TODO: replace with the handler of src/runtime/withdrawals.ts once it
- * exists (label the report, revoke its indicators, or write a withdrawal
- * file in directory-only mode).
- */
-export const UNHANDLED_WITHDRAWALS: WithdrawalHandler = {
-  handle: () => Promise.resolve(),
-};
+import type { PublishedThreat, WithdrawalHandler } from "./withdrawals.ts";
 
 /** The outcome of a run. */
 export type RunEnd =
@@ -89,7 +71,8 @@ export interface SyncRunOptions {
   >;
   delivery: PageDelivery;
   states: RunStateSource;
-  withdrawals?: WithdrawalHandler;
+  /** Handles each result's deletions after its objects were delivered. */
+  withdrawals: WithdrawalHandler;
   /** Creates the run's work; absent in directory-only mode. */
   createWork?: () => RunWork;
   status: RuntimeStatus;
@@ -116,7 +99,6 @@ export function createSyncRun(
   options: SyncRunOptions,
 ): (signal: AbortSignal) => Promise<RunOutcome> {
   const { logger, status } = options;
-  const withdrawals = options.withdrawals ?? UNHANDLED_WITHDRAWALS;
 
   return async (signal) => {
     status.runStarted();
@@ -202,7 +184,11 @@ export function createSyncRun(
         work: progress.work,
         signal,
       });
-      await withdrawals.handle(result.deletions, signal);
+      await options.withdrawals.handle(
+        result.deletions,
+        signal,
+        publishedThreats(result),
+      );
     } catch (error) {
       progress.totals.failed += result.counts.mapped;
       options.metrics.threatsProcessed.inc(
@@ -303,6 +289,18 @@ export const FAILED_WORK_MESSAGE = "Cofense ThreatHQ - Run failed";
 /** The `toProcessed` message of a run stopped by SIGTERM or SIGINT. */
 export const STOPPED_WORK_MESSAGE =
   "Cofense ThreatHQ - Run stopped by a shutdown signal; the next run resumes from the last saved position";
+
+/** Returns the result's mapped threats, whose withdrawals are undone. */
+function publishedThreats(
+  result: SyncResult<MapperThreat>,
+): PublishedThreat[] {
+  return result.mapped.map((threat) => ({
+    threatType: threat.threatType,
+    threatId: threat.threatId,
+    reportId: threat.result.reportId,
+    objects: threat.result.objects,
+  }));
+}
 
 function statusCounts(totals: RunTotals) {
   return {

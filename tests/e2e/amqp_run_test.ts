@@ -14,19 +14,12 @@ import {
   messagesOfWork,
   runInProcess,
   savedState,
+  workImported,
   worksOf,
-  type World,
 } from "./e2e_support.ts";
 
 const t = suite("e2e: amqp run");
 const test = await brokerAvailable() ? t : t.skip;
-
-/** Waits until the worker has imported what the work expects. */
-async function workCompleted(world: World, workId: string) {
-  const work = world.platform!.standin.works.get(workId)!;
-  await world.worker!.waitFor(() => work.status === "complete", 30_000);
-  return work;
-}
 
 test("every mapped object arrives once as mapped", async () => {
   const world = await createWorld({ platform: true });
@@ -37,7 +30,7 @@ test("every mapped object arrives once as mapped", async () => {
     assert.is(run.status, 0);
     const works = worksOf(world);
     assert.is(works.length, 1);
-    const work = await workCompleted(world, works[0].id);
+    const work = await workImported(world, works[0].id);
     const expected = expectedObjects(world, env);
     const diff = compareDelivered(world.worker!.objects, expected, {
       split: true,
@@ -48,6 +41,7 @@ test("every mapped object arrives once as mapped", async () => {
     assert.equal(world.worker!.errors, []);
     assert.is(work.expected, messagesOfWork(world, work.id));
     assert.is(work.processed, work.expected);
+    assert.is(work.status, "complete");
     assert.equal(work.errors, []);
     assert.ok(work.messages[0].message?.startsWith(FINISHED_WORK_MESSAGE));
     assert.is(run.reports[0].totals.mapped, expected.size);
@@ -121,7 +115,7 @@ test("new threat alone is sent next", async () => {
     assert.is(next.reports[0].totals.mapped, 1);
     const works = worksOf(world);
     assert.is(works.length, 2);
-    const work = await workCompleted(world, works[1].id);
+    const work = await workImported(world, works[1].id);
     const single = expectedObjects(
       { threats: world.threats, changelog: world.changelog.slice(-1) },
       env,
@@ -141,7 +135,7 @@ test("state reset makes the next run start over", async () => {
   try {
     const env = world.env();
     const first = await runInProcess(world, env);
-    const firstWork = await workCompleted(world, worksOf(world)[0].id);
+    const firstWork = await workImported(world, worksOf(world)[0].id);
     await world.platform!.standin.resetState(world.connectorId);
     const reads = world.simulator.requestsTo("threat/updates").length;
 
@@ -153,7 +147,7 @@ test("state reset makes the next run start over", async () => {
     assert.is(again.reports[0].totals.mapped, first.reports[0].totals.mapped);
     const works = worksOf(world);
     assert.is(works.length, 2);
-    const secondWork = await workCompleted(world, works[1].id);
+    const secondWork = await workImported(world, works[1].id);
     assert.is(secondWork.expected, firstWork.expected);
     assert.type(savedState(world)?.next_position, "string");
   } finally {

@@ -7,6 +7,7 @@ import {
   expectedObjects,
   runInProcess,
   savedState,
+  workImported,
   worksOf,
 } from "./e2e_support.ts";
 
@@ -31,11 +32,12 @@ test("api protocol delivers every object", async () => {
     const works = worksOf(world);
     assert.is(works.length, 1);
     const work = works[0];
-    await world.worker!.waitFor(() => work.status === "complete", 30_000);
+    await workImported(world, work.id);
     const received = world.worker!.received;
     assert.ok(received.every((entry) => entry.origin === "platform"));
     assert.is(work.expected, received.length);
     assert.is(work.processed, work.expected);
+    assert.is(work.status, "complete");
 
     const diff = compareDelivered(
       world.worker!.objects,

@@ -16,6 +16,7 @@ import {
   expectedObjects,
   recordsWith,
   runInProcess,
+  workImported,
   worksOf,
 } from "./e2e_support.ts";
 
@@ -129,7 +130,7 @@ queueTest("directory and queue get the same objects", async () => {
 
     assert.is(run.status, 0);
     const [work] = worksOf(world);
-    await world.worker!.waitFor(() => work.status === "complete", 30_000);
+    await workImported(world, work.id);
     const written = await directoryObjects(world.outputDirectory);
     assert.equal(
       [...written.objects.keys()].sort(),

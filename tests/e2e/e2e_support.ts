@@ -18,7 +18,7 @@ import { createRunCommand, type RunDependencies } from "../../src/cli/run.ts";
 import { type Clock, systemClock } from "../../src/runtime/clock.ts";
 import type { RunReport } from "../../src/runtime/sync_run.ts";
 import { mappingOptionsFromSettings } from "../../src/runtime/threat_mapping.ts";
-import type { StixObject } from "../../src/stix/types.ts";
+import { type StixObject, stixObjectSchema } from "../../src/stix/types.ts";
 import { permissionFlags } from "../../scripts/permissions.ts";
 import { BROKER_HOST, BROKER_PORT, BROKER_URL } from "../support/amqp.ts";
 import {
@@ -202,8 +202,10 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
 
 /**
  * Registers the connector on the stand-in, which declares its push queue,
- * and starts a worker stand-in on that queue. The connector registers again
- * with the same id when it runs.
+ * and starts a worker stand-in on that queue. The worker checks each object
+ * against the STIX schemas and imports it into the stand-in's knowledge,
+ * as OpenCTI's worker would. The connector registers again with the same
+ * id when it runs.
  */
 async function startWorker(platform: PlatformFixture): Promise<WorkerStandin> {
   const registration = await platform.api.registerConnector({
@@ -218,6 +220,10 @@ async function startWorker(platform: PlatformFixture): Promise<WorkerStandin> {
   return await createWorkerStandin({
     amqpUrl: BROKER_URL,
     queue: registration.pushQueue,
+    validate: (object) => {
+      stixObjectSchema.parse(object);
+      platform.standin.knowledge.importObjects([object]);
+    },
     reportExpectation: (workId, error) =>
       platform.api.reportExpectation(workId, error ?? undefined),
     isWorkAlive: (workId) => platform.api.isWorkAlive(workId),
@@ -475,6 +481,24 @@ export function worksOf(world: World): StandinWork[] {
   return [...world.platform!.standin.works.values()].filter((work) =>
     work.connectorId === world.connectorId && !work.deleted
   );
+}
+
+/**
+ * Waits until the work was closed with `toProcessed` and the worker has
+ * reported every expected message. The stand-in also marks a work complete
+ * whenever the counts meet, which can happen between two pages, so its
+ * status alone does not show the end.
+ */
+export async function workImported(
+  world: World,
+  workId: string,
+): Promise<StandinWork> {
+  const work = world.platform!.standin.works.get(workId)!;
+  await world.worker!.waitFor(
+    () => work.processedCalls > 0 && work.processed >= work.expected,
+    30_000,
+  );
+  return work;
 }
 
 /** Counts the connector messages the worker received for one work. */

@@ -107,6 +107,9 @@ export function runHarness(
   });
   const delivery = recordingDelivery(events, overrides);
   const states = memoryStates(events);
+  const withdrawals = {
+    handle: () => Promise.resolve(undefined as never),
+  };
 
   const run = createSyncRun({
     api: createThreatHqApi(client),
@@ -118,6 +121,7 @@ export function runHarness(
     syncOverrides: { threatsPerResult: 5 },
     delivery,
     states,
+    withdrawals,
     createWork: () => recordingWork(events),
     status,
     metrics,

@@ -215,7 +215,7 @@ t("deletions reach the handler before the save", async () => {
         handle(deletions) {
           seen.push(...deletions);
           harness!.events.push(`withdraw:${deletions.length}`);
-          return Promise.resolve();
+          return Promise.resolve(undefined as never);
         },
       },
     });

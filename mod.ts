@@ -3,14 +3,18 @@
  * connector for Cofense ThreatHQ.
  *
  *     threathq-connector [run]        sync ThreatHQ into OpenCTI (default)
+ *     threathq-connector check        test the settings and each service
  *     threathq-connector convert FILE map one threat file to a STIX bundle
+ *     threathq-connector healthcheck  exit 0 when the local /healthz is 200
  *     threathq-connector --version
  */
 import type { CliContext, Command } from "./src/cli/context.ts";
+import { topLevelHelp } from "./src/cli/help.ts";
 import { EXIT_INVALID_SETTINGS } from "./src/errors.ts";
 import { VERSION } from "./src/version.ts";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import("./src/cli/check.ts")).checkCommand,
   convert: async () => (await import("./src/cli/convert.ts")).convertCommand,
   healthcheck: async () =>
     (await import("./src/cli/healthcheck.ts")).healthcheckCommand,
@@ -20,17 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 /** The command run when the arguments name none. */
 const DEFAULT_COMMAND = "run";
 
-const USAGE = `Usage: threathq-connector <command> [options]
-
-Commands:
-  run                Sync ThreatHQ into OpenCTI or a directory (the default)
-  convert [FILE|-]   Map a ThreatHQ threat (file or standard input) to a STIX 2.1 bundle
-  healthcheck        Exit 0 when the local /healthz returns 200, 1 otherwise
-
-Options:
-  --help             Show this help, or a command's help after the command
-  --version          Print the version
-`;
+const USAGE = topLevelHelp();
 
 function processContext(): CliContext {
   const encoder = new TextEncoder();

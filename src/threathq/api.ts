@@ -5,8 +5,19 @@
  * time in a response is in epoch milliseconds.
  */
 import { z } from "zod";
-import { ThreatHqInvalidResponseError, ThreatHqServerError } from "./errors.ts";
+import {
+  ThreatHqInvalidResponseError,
+  ThreatHqNotFoundError,
+  ThreatHqServerError,
+} from "./errors.ts";
 import type { ThreatHqClient } from "./http_client.ts";
+import {
+  detectImageType,
+  firstBytesHex,
+  IMAGE_ACCEPT,
+  type ImageType,
+} from "./image_type.ts";
+import { releaseBytes } from "./limited_body.ts";
 
 export type ThreatType = "malware" | "phish";
 
@@ -57,6 +68,14 @@ export type PdfResult =
   | { kind: "missing"; error: ThreatHqServerError }
   | { kind: "too_large"; bytes: number; exact: boolean }
   | { kind: "not_pdf"; firstBytes: string };
+
+export type ScreenshotResult =
+  | ({ kind: "image"; data: Uint8Array } & ImageType)
+  /** HTTP 404: ThreatHQ has no screenshot for the threat. */
+  | { kind: "missing"; error: ThreatHqNotFoundError }
+  | { kind: "too_large"; bytes: number; exact: boolean }
+  /** Neither PNG, JPEG nor GIF; `firstBytes` in hex. */
+  | { kind: "not_image"; firstBytes: string };
 
 /** The most ids, and results, one `threat/search` request carries. */
 export const SEARCH_BATCH_SIZE = 100;
@@ -137,6 +156,15 @@ export interface ThreatHqApi {
     threatId: number,
     options: { maxBytes: number; signal?: AbortSignal },
   ): Promise<PdfResult>;
+  /**
+   * The screenshot of a phish threat's page (`screenshot/{id}`); a 404 is
+   * returned as `missing`. The request always goes to the base URL, built
+   * from the threat id, whatever URL the threat names.
+   */
+  screenshot(
+    threatId: number,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<ScreenshotResult>;
   /** The feeds the token may read: a cheap check of the credentials. */
   feed(signal?: AbortSignal): Promise<unknown>;
 }
@@ -219,7 +247,7 @@ export function createThreatHqApi(client: ThreatHqClient): ThreatHqApi {
         endpoint: "t3/malware/{id}/pdf",
         noRetryStatuses: [500],
         signal: options.signal,
-      }, { maxBytes: options.maxBytes });
+      }, { maxBytes: options.maxBytes, accept: "application/pdf" });
     } catch (error) {
       if (error instanceof ThreatHqServerError && error.status === 500) {
         return { kind: "missing", error };
@@ -229,8 +257,40 @@ export function createThreatHqApi(client: ThreatHqClient): ThreatHqApi {
 
     if (body.kind === "too_large") return body;
     const head = new TextDecoder("latin1").decode(body.data.subarray(0, 5));
-    if (head !== PDF_MAGIC) return { kind: "not_pdf", firstBytes: head };
+    if (head !== PDF_MAGIC) {
+      releaseBytes(body.data);
+      return { kind: "not_pdf", firstBytes: head };
+    }
     return { kind: "pdf", data: body.data };
+  }
+
+  async function screenshot(
+    threatId: number,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<ScreenshotResult> {
+    let body;
+    try {
+      body = await client.bytes({
+        method: "GET",
+        path: `screenshot/${threatId}`,
+        endpoint: "screenshot/{id}",
+        signal: options.signal,
+      }, { maxBytes: options.maxBytes, accept: IMAGE_ACCEPT });
+    } catch (error) {
+      if (error instanceof ThreatHqNotFoundError) {
+        return { kind: "missing", error };
+      }
+      throw error;
+    }
+
+    if (body.kind === "too_large") return body;
+    const type = detectImageType(body.data);
+    if (type === undefined) {
+      const firstBytes = firstBytesHex(body.data);
+      releaseBytes(body.data);
+      return { kind: "not_image", firstBytes };
+    }
+    return { kind: "image", data: body.data, ...type };
   }
 
   const feed = (signal?: AbortSignal) =>
@@ -242,6 +302,7 @@ export function createThreatHqApi(client: ThreatHqClient): ThreatHqApi {
     malware: detail("malware"),
     phish: detail("phish"),
     pdf,
+    screenshot,
     feed,
   };
 }

@@ -28,6 +28,7 @@ import {
   ThreatHqServerError,
   ThreatHqTimeoutError,
 } from "./errors.ts";
+import { type LimitedBody, readLimited } from "./limited_body.ts";
 import { parseRetryAfterMs, retryDelayMs } from "./retry_delay.ts";
 import {
   abortableSleep,
@@ -36,6 +37,8 @@ import {
   type Sleep,
 } from "./sleep.ts";
 import { createTokenBucket, type TokenBucket } from "./token_bucket.ts";
+
+export type { LimitedBody } from "./limited_body.ts";
 
 /** One finished attempt; `status` is absent when no response arrived. */
 export interface RequestObservation {
@@ -99,26 +102,18 @@ export interface ThreatHqRequest {
   signal?: AbortSignal;
 }
 
-/** A body read up to a size limit. */
-export type LimitedBody =
-  | { kind: "complete"; data: Uint8Array }
-  | {
-    kind: "too_large";
-    /** The Content-Length, or the bytes read before the limit was passed. */
-    bytes: number;
-    /** False when `bytes` is only a lower bound. */
-    exact: boolean;
-  };
-
 export interface ThreatHqClient {
   /** The normalised base URL, ending with one slash. */
   readonly baseUrl: string;
   /** Sends a request and returns the `data` of its `success: true` body. */
   json(request: ThreatHqRequest): Promise<unknown>;
-  /** Sends a request and returns its body, reading at most `maxBytes`. */
+  /**
+   * Sends a request and returns its body, reading at most `maxBytes`.
+   * `accept` is the `Accept` header, such as `application/pdf`.
+   */
   bytes(
     request: ThreatHqRequest,
-    options: { maxBytes: number },
+    options: { maxBytes: number; accept: string },
   ): Promise<LimitedBody>;
 }
 
@@ -306,59 +301,6 @@ async function readEnvelope(
   return envelope.data.data;
 }
 
-/** Reads a body, stopping as soon as it passes `maxBytes`. */
-async function readLimited(
-  response: Response,
-  maxBytes: number,
-): Promise<LimitedBody> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
-    return { kind: "too_large", bytes: declared, exact: true };
-  }
-  if (response.body === null) {
-    return { kind: "complete", data: new Uint8Array(0) };
-  }
-
-  // With a Content-Length, the body goes straight into one buffer of that
-  // size instead of chunks that are copied again at the end.
-  if (Number.isFinite(declared)) {
-    const data = new Uint8Array(declared);
-    let offset = 0;
-    for await (const chunk of response.body) {
-      if (offset + chunk.byteLength > declared) {
-        return {
-          kind: "too_large",
-          bytes: offset + chunk.byteLength,
-          exact: false,
-        };
-      }
-      data.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return { kind: "complete", data: data.subarray(0, offset) };
-  }
-
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of response.body) {
-    total += chunk.byteLength;
-    // Leaving the loop cancels the stream, so the rest is never read.
-    if (total > maxBytes) {
-      return { kind: "too_large", bytes: total, exact: false };
-    }
-    chunks.push(chunk);
-  }
-
-  const data = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    data.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { kind: "complete", data };
-}
-
 /** Creates the process's ThreatHQ client. */
 export function createThreatHqClient(
   options: ThreatHqClientOptions,
@@ -503,11 +445,7 @@ export function createThreatHqClient(
   return {
     baseUrl,
     json: (request) => send(request, "application/json", readEnvelope),
-    bytes: (request, { maxBytes }) =>
-      send(
-        request,
-        "application/pdf, */*",
-        (response) => readLimited(response, maxBytes),
-      ),
+    bytes: (request, { maxBytes, accept }) =>
+      send(request, accept, (response) => readLimited(response, maxBytes)),
   };
 }

@@ -10,9 +10,12 @@
  * the next one, and no more.
  *
  * A changelog page holds up to 1000 entries, so a page is split into
- * results of at most `threatsPerResult` threats, which bounds the PDFs in
- * memory. Only the last result of a page (`pageComplete`) advances the
- * position; the others carry the previous position.
+ * results of at most `threatsPerResult` threats, which bounds the PDFs and
+ * screenshots in memory. Only the last result of a page (`pageComplete`)
+ * advances the position; the others carry the previous position.
+ *
+ * Entries are deduplicated within a page only. A threat updated again on
+ * a later page is fetched and yielded again, because that entry is newer.
  */
 import pLimit from "p-limit";
 import type { StartDate } from "../config/parsers.ts";
@@ -83,6 +86,9 @@ export interface ResultCounts {
   pdfsAttached: number;
   /** PDF reports missing, invalid, too large or failed; threats kept. */
   pdfsLeftOff: number;
+  screenshotsAttached: number;
+  /** Screenshots missing, invalid, too large or failed; threats kept. */
+  screenshotsLeftOff: number;
 }
 
 export interface SyncResult<T> {
@@ -116,7 +122,8 @@ export interface SyncOptions<T> {
   concurrency: number;
   /**
    * The maximum number of threats in one result: by default 10 when PDFs
-   * are imported (a PDF may be up to `pdfMaxBytes`), else 100.
+   * and screenshots are imported (each may be up to `pdfMaxBytes`), else
+   * 100.
    */
   threatsPerResult?: number;
   signal?: AbortSignal;
@@ -128,9 +135,7 @@ export interface SyncOptions<T> {
 
 const DAY_MS = 24 * 3600_000;
 
-/** Default threats per result with PDFs, which bounds the PDFs held. */
-// NOTE: with 1 MiB PDFs, peak RSS still grew by about 60 MiB from 200 to
-// 2,000 threats in docs/benchmarks.md; the cause is not yet pinned down.
+/** Default threats per result with PDFs, which bounds the files held. */
 const PDF_THREATS_PER_RESULT = 10;
 
 /**
@@ -266,6 +271,7 @@ async function* runSync<T>(
         skipped: 0,
         mapped: 0,
         pdfs: 0,
+        screenshots: 0,
       };
       const results = resultsOfPage(page, plan, perResult, context);
       for await (const part of results) {
@@ -292,6 +298,7 @@ async function* runSync<T>(
         threats_fetched: totals.threats,
         threats_mapped: totals.mapped,
         pdfs_attached: totals.pdfs,
+        screenshots_attached: totals.screenshots,
         deletions: totals.deletions,
         skipped: totals.skipped,
         elapsed_ms: Math.round(clock() - pageStarted),
@@ -346,6 +353,7 @@ interface PageTotals {
   skipped: number;
   mapped: number;
   pdfs: number;
+  screenshots: number;
 }
 
 function addToTotals(totals: PageTotals, counts: ResultCounts): void {
@@ -354,6 +362,7 @@ function addToTotals(totals: PageTotals, counts: ResultCounts): void {
   totals.skipped += counts.skipped;
   totals.mapped += counts.mapped;
   totals.pdfs += counts.pdfsAttached;
+  totals.screenshots += counts.screenshotsAttached;
 }
 
 type PartResult<T> = Omit<SyncResult<T>, "position" | "state">;
@@ -413,6 +422,8 @@ async function* resultsOfPage<T>(
           deletions: deletions.length,
           pdfsAttached: group?.pdfsAttached ?? 0,
           pdfsLeftOff: group?.pdfsLeftOff ?? 0,
+          screenshotsAttached: group?.screenshotsAttached ?? 0,
+          screenshotsLeftOff: group?.screenshotsLeftOff ?? 0,
         },
       };
     }

@@ -1,30 +1,24 @@
 /**
- * Fetches the details and PDF reports of a group of threats and maps each
- * one with the injected map function. Details come from `threat/search` in
- * batches of up to 100 ids, then one `threat/{type}/{id}` request for each
- * id a batch did not return. Every request runs under the shared
- * concurrency limit and the client's token bucket.
+ * Fetches the details and attachments (PDF reports and screenshots) of a
+ * group of threats and maps each one with the injected map function.
+ * Details come from `threat/search` in batches of up to 100 ids, then one
+ * `threat/{type}/{id}` request for each id a batch did not return. Every
+ * request runs under the shared concurrency limit and the client's token
+ * bucket.
  */
 import type { LimitFunction } from "p-limit";
 import { z } from "zod";
-import type { Logger } from "../log/logger.ts";
+import { SEARCH_BATCH_SIZE, type ThreatKey, type ThreatType } from "./api.ts";
 import {
-  SEARCH_BATCH_SIZE,
-  type ThreatHqApi,
-  type ThreatKey,
-  type ThreatType,
-} from "./api.ts";
+  type AttachmentContext,
+  fetchAttachments,
+  type ReportAttachment,
+} from "./attachments.ts";
 import { type ThreatEvent, threatKeyText } from "./changelog.ts";
-import { ThreatHqAuthError, ThreatHqNotFoundError } from "./errors.ts";
-import { isThreatHqError } from "./errors.ts";
+import { ThreatHqNotFoundError } from "./errors.ts";
+import { releaseBytes } from "./limited_body.ts";
 
-/** A file to attach to the threat's OpenCTI report (`x_opencti_files`). */
-export interface ReportAttachment {
-  /** `Report-<threat id>.pdf`. */
-  name: string;
-  mimeType: "application/pdf";
-  data: Uint8Array;
-}
+export type { ReportAttachment } from "./attachments.ts";
 
 /** The input of the map function for one threat. */
 export interface ThreatToMap {
@@ -34,6 +28,12 @@ export interface ThreatToMap {
   occurredOn: number;
   /** The threat object as ThreatHQ returned it. */
   detail: unknown;
+  /**
+   * The PDF report or screenshot. Each `data` buffer is released (its
+   * ArrayBuffer detached, so it reads as empty) once the map function has
+   * returned or its promise has settled, so a map function that keeps the
+   * bytes must copy them.
+   */
   attachments: ReportAttachment[];
 }
 
@@ -67,14 +67,22 @@ export type SyncProblemReason =
   /** The body does not start with `%PDF-`. The threat is kept. */
   | "pdf_invalid"
   /** The PDF request failed after its retries. The threat is kept. */
-  | "pdf_failed";
+  | "pdf_failed"
+  /** HTTP 404 for a phish threat's screenshot. The threat is kept. */
+  | "screenshot_missing"
+  /** The screenshot is over `import_report_pdf_max_bytes`. The threat is kept. */
+  | "screenshot_too_large"
+  /** The screenshot is not a PNG, JPEG or GIF image. The threat is kept. */
+  | "screenshot_invalid"
+  /** The screenshot request failed after its retries. The threat is kept. */
+  | "screenshot_failed";
 
 export interface SyncProblem {
   reason: SyncProblemReason;
   threatType?: ThreatType;
   threatId?: number;
   message: string;
-  /** False for PDF problems: the threat is imported without its PDF. */
+  /** False for PDF and screenshot problems: the threat is imported without the file. */
   threatSkipped: boolean;
   /** The map function's problems, or the invalid changelog entry. */
   details?: readonly unknown[];
@@ -86,24 +94,18 @@ export interface MappedThreat<T> {
   occurredOn: number;
   result: T;
   pdfAttached: boolean;
+  screenshotAttached: boolean;
 }
 
-export interface FetchContext<T> {
-  api: ThreatHqApi;
-  logger: Logger;
+export interface FetchContext<T> extends AttachmentContext {
   map: MapThreat<T>;
   limit: LimitFunction;
-  signal: AbortSignal;
-  importReportPdf: boolean;
-  pdfMaxBytes: number;
 }
 
 const searchedThreatSchema = z.looseObject({
   id: z.number().int(),
   threatType: z.string(),
 });
-
-const reportFlagSchema = z.looseObject({ hasReport: z.unknown().optional() });
 
 function batches<T>(items: readonly T[], size: number): T[][] {
   const groups: T[][] = [];
@@ -162,104 +164,22 @@ async function fetchSingly<T>(
   }
 }
 
-type PdfOutcome =
-  | { attachment: ReportAttachment }
-  | { problem: SyncProblem };
-
-async function fetchReportPdf<T>(
-  event: ThreatEvent,
-  context: FetchContext<T>,
-): Promise<PdfOutcome> {
-  const base = {
-    threatType: event.threatType,
-    threatId: event.threatId,
-    threatSkipped: false,
-  };
-
-  let pdf;
-  try {
-    pdf = await context.api.pdf(event.threatId, {
-      maxBytes: context.pdfMaxBytes,
-      signal: context.signal,
-    });
-  } catch (error) {
-    if (error instanceof ThreatHqAuthError || !isThreatHqError(error)) {
-      throw error;
-    }
-    context.logger.warn("Left a ThreatHQ PDF report off: the download failed", {
-      threat_id: event.threatId,
-      error: error.message,
-    });
-    return {
-      problem: { ...base, reason: "pdf_failed", message: error.message },
-    };
-  }
-
-  if (pdf.kind === "pdf") {
-    const name = `Report-${event.threatId}.pdf`;
-    return {
-      attachment: { name, mimeType: "application/pdf", data: pdf.data },
-    };
-  }
-  if (pdf.kind === "missing") {
-    context.logger.warn("ThreatHQ has no PDF report for a threat", {
-      threat_id: event.threatId,
-      status: pdf.error.status,
-    });
-    const message =
-      `ThreatHQ answered HTTP 500 for the PDF report of ${event.threatId}`;
-    return { problem: { ...base, reason: "pdf_missing", message } };
-  }
-  if (pdf.kind === "too_large") {
-    context.logger.warn("Left a ThreatHQ PDF report off: it is too large", {
-      threat_id: event.threatId,
-      bytes: pdf.bytes,
-      size_is_exact: pdf.exact,
-      max_bytes: context.pdfMaxBytes,
-    });
-    const size = `${pdf.exact ? "" : "more than "}${pdf.bytes} bytes`;
-    const message =
-      `the PDF report of ${event.threatId} has ${size}, over the limit of ${context.pdfMaxBytes} (COFENSE_THREATHQ_IMPORT_REPORT_PDF_MAX_BYTES)`;
-    return { problem: { ...base, reason: "pdf_too_large", message } };
-  }
-
-  context.logger.warn("Left a ThreatHQ PDF report off: the body is not a PDF", {
-    threat_id: event.threatId,
-    first_bytes: pdf.firstBytes,
-  });
-  const message =
-    `the PDF report of ${event.threatId} does not start with %PDF-`;
-  return { problem: { ...base, reason: "pdf_invalid", message } };
-}
-
-function wantsPdf<T>(
-  event: ThreatEvent,
-  detail: unknown,
-  context: FetchContext<T>,
-): boolean {
-  if (!context.importReportPdf || event.threatType !== "malware") return false;
-  const flags = reportFlagSchema.safeParse(detail);
-  return flags.success && flags.data.hasReport === true;
-}
-
 /** One threat's result: mapped or not, with its PDF and map problems. */
 interface MapStep<T> {
   mapped?: MappedThreat<T>;
   problems: SyncProblem[];
 }
 
-async function fetchPdfAndMap<T>(
+async function fetchAttachmentsAndMap<T>(
   event: ThreatEvent,
   detail: unknown,
   context: FetchContext<T>,
 ): Promise<MapStep<T>> {
-  const attachments: ReportAttachment[] = [];
-  const problems: SyncProblem[] = [];
-  if (wantsPdf(event, detail, context)) {
-    const pdf = await fetchReportPdf(event, context);
-    if ("attachment" in pdf) attachments.push(pdf.attachment);
-    else problems.push(pdf.problem);
-  }
+  const { attachments, problems } = await fetchAttachments(
+    event,
+    detail,
+    context,
+  );
 
   const attributes = {
     threat_type: event.threatType,
@@ -284,6 +204,10 @@ async function fetchPdfAndMap<T>(
       }`;
     problems.push({ ...skipped, reason: "map_failed", message });
     return { problems };
+  } finally {
+    // V8 frees these buffers only at a garbage collection, which it starts
+    // for external memory after about 64 MiB more, so they are freed now.
+    for (const attachment of attachments) releaseBytes(attachment.data);
   }
 
   if (outcome === undefined) {
@@ -315,7 +239,12 @@ async function fetchPdfAndMap<T>(
   const mapped: MappedThreat<T> = {
     ...event,
     result: outcome.threat,
-    pdfAttached: attachments.length > 0,
+    pdfAttached: attachments.some((file) =>
+      file.mimeType === "application/pdf"
+    ),
+    screenshotAttached: attachments.some((file) =>
+      file.mimeType.startsWith("image/")
+    ),
   };
   return { mapped, problems };
 }
@@ -390,11 +319,27 @@ export interface MappedGroup<T> {
   problems: SyncProblem[];
   pdfsAttached: number;
   pdfsLeftOff: number;
+  screenshotsAttached: number;
+  screenshotsLeftOff: number;
 }
 
+const PDF_PROBLEMS: ReadonlySet<SyncProblemReason> = new Set([
+  "pdf_missing",
+  "pdf_too_large",
+  "pdf_invalid",
+  "pdf_failed",
+]);
+
+const SCREENSHOT_PROBLEMS: ReadonlySet<SyncProblemReason> = new Set([
+  "screenshot_missing",
+  "screenshot_too_large",
+  "screenshot_invalid",
+  "screenshot_failed",
+]);
+
 /**
- * Fetches the PDF reports of the given threats and maps them, in their
- * order. Each detail is taken out of `details` as its threat starts, so
+ * Fetches the PDF reports and screenshots of the given threats and maps
+ * them, in their order. Each detail is taken out of `details` as its threat starts, so
  * the map keeps only what is still to come.
  */
 export async function attachAndMap<T>(
@@ -410,7 +355,7 @@ export async function attachAndMap<T>(
       const key = threatKeyText(event.threatType, event.threatId);
       const detail = details.get(key);
       details.delete(key);
-      return fetchPdfAndMap(event, detail, context);
+      return fetchAttachmentsAndMap(event, detail, context);
     })
   ));
 
@@ -420,10 +365,15 @@ export async function attachAndMap<T>(
     if (step.mapped !== undefined) mapped.push(step.mapped);
     problems.push(...step.problems);
   }
+  const countReasons = (reasons: ReadonlySet<SyncProblemReason>) =>
+    problems.filter((problem) => reasons.has(problem.reason)).length;
   return {
     mapped,
     problems,
     pdfsAttached: mapped.filter((threat) => threat.pdfAttached).length,
-    pdfsLeftOff: problems.filter((problem) => !problem.threatSkipped).length,
+    pdfsLeftOff: countReasons(PDF_PROBLEMS),
+    screenshotsAttached: mapped.filter((threat) => threat.screenshotAttached)
+      .length,
+    screenshotsLeftOff: countReasons(SCREENSHOT_PROBLEMS),
   };
 }

@@ -57,6 +57,29 @@ const mapMalware: MapThreat<Mapped> = (input: ThreatToMap) => {
   };
 };
 
+interface AttachmentSeen {
+  name: string;
+  mimeType: string;
+  /** The first bytes as Latin-1 text. */
+  head: string;
+  bytes: number;
+}
+
+/** Copies what a test checks of an attachment while the map function runs. */
+function describeAttachment(
+  attachment: ThreatToMap["attachments"][number],
+  headBytes = 5,
+): AttachmentSeen {
+  return {
+    name: attachment.name,
+    mimeType: attachment.mimeType,
+    head: new TextDecoder("latin1").decode(
+      attachment.data.subarray(0, headBytes),
+    ),
+    bytes: attachment.data.byteLength,
+  };
+}
+
 let simulator: ThreatHqSimulator | undefined;
 
 t.after.each(async () => {
@@ -396,23 +419,55 @@ t("PDFs attach to threats with reports", async () => {
   });
   data.threats[3].hasReport = false;
   const sim = start({ ...data, pdfBytes: 3000 });
-  const attachments: ThreatToMap["attachments"][] = [];
+  const seen: AttachmentSeen[] = [];
   const { results } = await runToEnd(sim, {
     importReportPdf: true,
     map: (input) => {
-      attachments.push(input.attachments);
+      seen.push(...input.attachments.map((file) => describeAttachment(file)));
       return mapMalware(input);
     },
   });
 
   assert.is(sim.requestsTo("t3/malware/{id}/pdf").length, 3);
-  const files = attachments.filter((list) => list.length > 0);
-  assert.is(files.length, 3);
-  assert.is(files[0][0].name, "Report-300000.pdf");
-  assert.is(files[0][0].mimeType, "application/pdf");
-  assert.is(new TextDecoder().decode(files[0][0].data.subarray(0, 5)), "%PDF-");
-  assert.is(files[0][0].data.byteLength, 3000);
+  assert.is(seen.length, 3);
+  assert.equal(seen[0], {
+    name: "Report-300000.pdf",
+    mimeType: "application/pdf",
+    head: "%PDF-",
+    bytes: 3000,
+  });
   assert.is(results[0].counts.pdfsAttached, 3);
+  assert.equal(results[0].mapped.map((threat) => threat.pdfAttached), [
+    true,
+    true,
+    true,
+    false,
+  ]);
+});
+
+t("attachment bytes are released after map", async () => {
+  const data = generateThreatData({
+    malware: 2,
+    startMs: START_MS,
+    hasReport: true,
+  });
+  const sim = start({ ...data, pdfBytes: 3000 });
+  const kept: Uint8Array[] = [];
+  const sizesDuringMap: number[] = [];
+  await runToEnd(sim, {
+    importReportPdf: true,
+    map: async (input) => {
+      // The bytes stay readable across an await inside the map function.
+      await Promise.resolve();
+      sizesDuringMap.push(...input.attachments.map((a) => a.data.byteLength));
+      kept.push(...input.attachments.map((attachment) => attachment.data));
+      return mapMalware(input);
+    },
+  });
+
+  assert.equal(sizesDuringMap, [3000, 3000]);
+  assert.equal(kept.map((data) => data.byteLength), [0, 0]);
+  assert.ok(kept.every((data) => (data.buffer as ArrayBuffer).detached));
 });
 
 t("PDF failures keep the threat", async () => {

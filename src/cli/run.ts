@@ -114,7 +114,7 @@ async function startupLogger(
       values[entry.path] = parsed.success ? parsed.data : undefined;
     }
   } catch {
-    // An unreadable source is reported by loadSettings; defaults do here.
+    // loadSettings reports an unreadable source, so the defaults serve here.
   }
   return createLogger({
     name: (values["connector.name"] as string | undefined) ??
@@ -134,8 +134,8 @@ const LOG_SETTINGS = [
 /** Logs an error that ends the process, in one line. */
 function logFatal(logger: Logger, error: unknown): void {
   if (error instanceof ConfigError) {
+    // The problems instead of the multi-line message keep a plain line whole.
     logger.error("Invalid settings; fix them and start again", {
-      error: error.message,
       problems: error.problems,
     });
   } else if (error instanceof CredentialsRejectedError) {

@@ -45,6 +45,9 @@ test("every mapped object arrives once as mapped", async () => {
     assert.equal(work.errors, []);
     assert.ok(work.messages[0].message?.startsWith(FINISHED_WORK_MESSAGE));
     assert.is(run.reports[0].totals.mapped, expected.size);
+    const logs = JSON.stringify(run.records);
+    assert.not.match(logs, env.OPENCTI_TOKEN);
+    assert.not.match(logs, env.COFENSE_THREATHQ_TOKEN_PASSWORD);
   } finally {
     await world.close();
   }

@@ -97,6 +97,7 @@ t("run and terminate exits 0", async () => {
       "Connector run finished",
     );
     assert.is(finished.length, 1);
+    assert.not.match(connector.stderr(), world.simulator.password);
   } finally {
     await world.close();
   }

@@ -20,9 +20,12 @@ Serves a ThreatHQ API simulator on loopback.
   --port N            TCP port (default 8930; 0 picks a free one)
   --hostname HOST     127.0.0.1 (default), ::1 or localhost
   --threats N         generated malware threats (default 200)
-  --phish N           generated phish threats (default 0)
+  --phish N           generated phish threats (default 20)
   --page-size N       changelog entries per threat/updates page (default 1000)
   --pdf-bytes N       size of each PDF report, in bytes (default 20000)
+  --screenshot-bytes N
+                      size of each phish screenshot (a PNG), in bytes
+                      (default 2000, at least 92)
   --latency MS        delay added to every API request (default 0)
   --duplicates SHARE  share of threats updated twice in the changelog (default 0.1)
   --deletions SHARE   extra threats published then deleted, as a share (default 0.05)
@@ -36,10 +39,12 @@ Serves a ThreatHQ API simulator on loopback.
                       unauthorized | latency=MS, then optional
                       endpoint=NAME, threat=ID, times=N|always
                       e.g. --fault status=429,retry-after=5,endpoint=threat/search
+                      or --fault status=503,times=always,endpoint=screenshot/{id}
   --help              show this text
 
 Endpoints: threat/updates, threat/search, threat/malware/{id},
-threat/phish/{id}, t3/malware/{id}/pdf, feed. Control, without auth:
+threat/phish/{id}, t3/malware/{id}/pdf, screenshot/{id}, feed. Control,
+without auth:
 GET /_simulator/requests, POST /_simulator/faults (a fault as JSON),
 DELETE /_simulator/faults.
 `;
@@ -113,6 +118,7 @@ async function main() {
       phish: { type: "string" },
       "page-size": { type: "string" },
       "pdf-bytes": { type: "string" },
+      "screenshot-bytes": { type: "string" },
       latency: { type: "string" },
       duplicates: { type: "string" },
       deletions: { type: "string" },
@@ -134,7 +140,7 @@ async function main() {
   if (!LOOPBACK.has(hostname)) fail(`--hostname must be a loopback address`);
 
   const malware = numberFlag(values.threats, 200, "threats");
-  const phish = numberFlag(values.phish, 0, "phish");
+  const phish = numberFlag(values.phish, 20, "phish");
   const days = numberFlag(values.days, 7, "days");
   const spanMs = days * 86_400_000;
   const startMs = Date.now() - spanMs;
@@ -167,6 +173,11 @@ async function main() {
     password: values.password,
     pageSize: numberFlag(values["page-size"], 1000, "page-size"),
     pdfBytes: numberFlag(values["pdf-bytes"], 20_000, "pdf-bytes"),
+    screenshotBytes: numberFlag(
+      values["screenshot-bytes"],
+      2_000,
+      "screenshot-bytes",
+    ),
     latencyMs: numberFlag(values.latency, 0, "latency"),
     threats: [...fixtures, ...data.threats],
     changelog: [...fixtureEvents, ...data.changelog],

@@ -3,7 +3,9 @@
  * seed, so a run is repeatable. Malware threats vary their block types,
  * impacts (the string "None" included), families, delivery mechanisms,
  * files, subjects (some non-ASCII), NAICS labels, languages and report
- * flags. Phish threats follow the Brand Intelligence shape. The changelog
+ * flags. Phish threats follow the Brand Intelligence shape, with brands,
+ * URLs in both forms, kits with files and drop addresses, an IP lookup, a
+ * page language and, on most, a screenshot. The changelog
  * contains repeated updates of a threat and deletions, as ThreatHQ's does.
  *
  * Hosts, addresses and hashes are made up; nothing here is meant to be
@@ -413,6 +415,89 @@ export function generateMalwareThreat(
   };
 }
 
+/** A URL-parts object, the `*_1` form ThreatHQ gives each URL. */
+function urlParts(url: string): Record<string, unknown> {
+  const parsed = new URL(url);
+  const parts: Record<string, unknown> = {
+    url,
+    host: parsed.hostname,
+    domain: parsed.hostname.split(".").slice(-2).join("."),
+    path: parsed.pathname,
+    protocol: parsed.protocol.replace(":", ""),
+  };
+  if (parsed.search !== "") parts.query = parsed.search.slice(1);
+  return parts;
+}
+
+const OBFUSCATIONS = ["none", "base64", "rot13", "concatenation"] as const;
+
+const KIT_FILES = [
+  ["post.php", "php"],
+  ["index.html", "html"],
+  ["mailer.php", "php"],
+  ["jquery.min.js", "js"],
+  ["config.ini", "ini"],
+] as const;
+
+function kitHashes(random: Random): Record<string, string> {
+  return {
+    md5: hex(random, 32),
+    sha1: hex(random, 40),
+    sha224: hex(random, 56),
+    sha256: hex(random, 64),
+    sha384: hex(random, 96),
+    sha512: hex(random, 128),
+    ssdeep: `96:${hex(random, 12)}:${hex(random, 8)}`,
+  };
+}
+
+/** A phishing kit with files; some files hold drop addresses. */
+function kit(random: Random): Record<string, unknown> {
+  const kitName = `${word(random)}-kit.zip`;
+  const folder = kitName.replace(/\.zip$/, "");
+  const files = pickSome(random, KIT_FILES, 4).map(([fileName]) => {
+    const emails = fileName.endsWith(".php") || fileName.endsWith(".ini")
+      ? Array.from({ length: integer(random, 1, 2) }, () => ({
+        email: `${word(random)}@${domain(random)}`,
+        obfuscationType: pick(random, OBFUSCATIONS),
+      }))
+      : [];
+    return {
+      fileName,
+      size: integer(random, 200, 90_000),
+      path: `${folder}/${fileName}`,
+      ...kitHashes(random),
+      emails,
+    };
+  });
+
+  const result: Record<string, unknown> = {
+    kitName,
+    fileSize: integer(random, 5_000, 900_000),
+    ...kitHashes(random),
+    files,
+  };
+  // The REST reference lists drop addresses under `observedEmails`, the
+  // Python SDK under `files[].emails`; some kits get both.
+  const emails = files.flatMap((file) => file.emails);
+  if (emails.length > 0 && random() < 0.5) {
+    result.observedEmails = emails.map(({ email }) => ({ email }));
+  }
+  return result;
+}
+
+/**
+ * The screenshot field: usually both forms, sometimes only the deprecated
+ * string, sometimes absent.
+ */
+function screenshot(random: Random, id: number) {
+  const url = `https://www.threathq.com/apiv1/screenshot/${id}`;
+  const roll = random();
+  if (roll < 0.8) return { url, url_1: urlParts(url) };
+  if (roll < 0.9) return { url };
+  return undefined;
+}
+
 /** A phish (Brand Intelligence) threat as `threat/phish/{id}` returns it. */
 export function generatePhishThreat(
   random: Random,
@@ -420,30 +505,61 @@ export function generatePhishThreat(
   publishedMs: number,
 ): Record<string, unknown> {
   const host = `${word(random)}.${domain(random)}`;
-  const url = `https://${host}/login/${word(random)}`;
-  const [brandId, brandText] = pick(random, BRANDS.slice(1));
-  return {
+  const url = `https://${host}/login/${word(random)}.php?session=${
+    integer(random, 1, 9999)
+  }`;
+  const reported = [`http://${domain(random)}/${word(random)}`, url];
+  const actions = Array.from(
+    { length: integer(random, 0, 2) },
+    () => `https://${host}/${word(random)}/next.php`,
+  );
+  const brands = pickSome(random, BRANDS.slice(1), 2);
+  if (brands.length === 0) brands.push(pick(random, BRANDS.slice(1)));
+  const brandText = brands[0][1];
+  const [isoCode, name, nativeName, languageFamily] = pick(random, LANGUAGES);
+  const firstDate = publishedMs - integer(random, 0, 3600_000);
+
+  const threat: Record<string, unknown> = {
     id,
     threatType: "PHISH",
-    brands: [{ id: brandId, text: brandText }],
-    confirmedDate: publishedMs,
-    firstDate: publishedMs - integer(random, 0, 3600_000),
-    lastDate: publishedMs,
-    feeds: [{ id: 23, displayName: "Cofense" }],
-    processingState: "ANALYZED",
-    phishingURL: url,
-    phishingURL_1: {
-      url,
-      host,
-      domain: host,
-      path: "/login",
-      protocol: "https",
-    },
-    reportedURLs_1: [{ url, host, domain: host, path: "/", protocol: "https" }],
     title: `${brandText} - Sign in`,
-    isConfirmedPhishingWebsite: "YES",
-    ipDetail: ipDetail(random, ipv4(random), publishedMs),
+    threatDetailURL: `https://www.threathq.com/p42/search/default?p=${id}`,
+    brands: brands.map(([brand, text]) => ({ id: brand, text })),
+    confirmedDate: publishedMs,
+    firstDate,
+    lastDate: publishedMs + integer(random, 0, 3600_000),
+    feeds: [{
+      id: 23,
+      displayName: "Cofense",
+      permissions: { OWNER: false, WRITE: false, READ: true },
+    }],
+    processingState: "ANALYZED",
+    isConfirmedPhishingWebsite: random() < 0.9 ? "YES" : "NO",
+    phishingURL: url,
+    phishingURL_1: urlParts(url),
+    reportedURLs: reported,
+    reportedURLs_1: reported.map(urlParts),
+    actionURLs: actions,
+    actionURLs_1: actions.map(urlParts),
+    ipDetail: ipDetail(random, ipv4(random), firstDate),
+    language: {
+      languageDefinition: {
+        family: languageFamily,
+        isoCode,
+        name,
+        nativeName,
+      },
+      probability: Math.round((0.6 + random() * 0.4) * 100) / 100,
+    },
+    kits: Array.from({ length: integer(random, 0, 2) }, () => kit(random)),
+    webComponents: Array.from({ length: integer(random, 0, 2) }, () => ({
+      md5: hex(random, 32),
+      resourceURL: urlParts(`https://${domain(random)}/static/logo.png`),
+    })),
   };
+  const shot = screenshot(random, id);
+  if (shot !== undefined) threat.screenshot = shot;
+  return threat;
 }
 
 /** One changelog event, as the simulator serves it. */
@@ -562,4 +678,100 @@ export function generatePdf(threatId: number, size: number): Uint8Array {
   body.fill(0x20, head.length, total - tail.length);
   body.set(tail, total - tail.length);
   return body;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 as PNG chunks use it (ISO 3309). */
+export function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const chunk = new Uint8Array(12 + data.byteLength);
+  const view = new DataView(chunk.buffer);
+  view.setUint32(0, data.byteLength);
+  chunk.set(new TextEncoder().encode(type), 4);
+  chunk.set(data, 8);
+  view.setUint32(
+    8 + data.byteLength,
+    crc32(chunk.subarray(4, 8 + data.byteLength)),
+  );
+  return chunk;
+}
+
+/** The smallest body `generatePng` builds, in bytes. */
+export const MIN_PNG_BYTES = 92;
+
+/**
+ * Builds a valid PNG of exactly `size` bytes (at least `MIN_PNG_BYTES`):
+ * one RGB pixel whose colour comes from the threat id, padded with a
+ * `tEXt` comment chunk.
+ */
+export function generatePng(
+  threatId: number,
+  size: number,
+): Uint8Array<ArrayBuffer> {
+  const header = new Uint8Array(13);
+  const headerView = new DataView(header.buffer);
+  headerView.setUint32(0, 1);
+  headerView.setUint32(4, 1);
+  header.set([8, 2, 0, 0, 0], 8);
+
+  // One scanline: filter type 0, then red, green, blue. zlib stream with
+  // one stored deflate block and the Adler-32 of the scanline.
+  const scanline = [0, threatId & 0xff, (threatId >> 8) & 0xff, 0x80];
+  let a = 1;
+  let b = 0;
+  for (const byte of scanline) {
+    a = (a + byte) % 65521;
+    b = (b + a) % 65521;
+  }
+  const adler = ((b << 16) | a) >>> 0;
+  const pixels = new Uint8Array([
+    0x78,
+    0x01,
+    0x01,
+    0x04,
+    0x00,
+    0xfb,
+    0xff,
+    ...scanline,
+    adler >>> 24,
+    (adler >>> 16) & 0xff,
+    (adler >>> 8) & 0xff,
+    adler & 0xff,
+  ]);
+
+  const keyword = new TextEncoder().encode("Comment\0");
+  const textBytes = Math.max(0, size - MIN_PNG_BYTES);
+  const text = new Uint8Array(keyword.byteLength + textBytes).fill(0x20);
+  text.set(keyword, 0);
+
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", header),
+    pngChunk("tEXt", text),
+    pngChunk("IDAT", pixels),
+    pngChunk("IEND", new Uint8Array(0)),
+  ];
+  const png = new Uint8Array(
+    parts.reduce((sum, part) => sum + part.byteLength, 0),
+  );
+  let offset = 0;
+  for (const part of parts) {
+    png.set(part, offset);
+    offset += part.byteLength;
+  }
+  return png;
 }

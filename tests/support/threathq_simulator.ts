@@ -2,7 +2,8 @@
  * A ThreatHQ API simulator on loopback, for tests, benchmarks and demos.
  * It serves `threat/updates` with opaque positions and pages of a chosen
  * size, `threat/search` by `threatId` with paging, the malware and phish
- * details, `t3/malware/{id}/pdf` and `feed/`. It checks HTTP Basic auth and
+ * details, `t3/malware/{id}/pdf`, `screenshot/{id}` (a PNG for each phish
+ * threat that names a screenshot) and `feed/`. It checks HTTP Basic auth and
  * wraps JSON in the `{"success": …, "data": …}` envelope. Faults are
  * injected on request, and every request is recorded with its arrival time.
  *
@@ -12,7 +13,12 @@
  */
 import { Hono } from "hono";
 import type { Context, Next } from "hono";
-import { type ChangelogEvent, generatePdf } from "./threat_generator.ts";
+import {
+  type ChangelogEvent,
+  generatePdf,
+  generatePng,
+  MIN_PNG_BYTES,
+} from "./threat_generator.ts";
 
 export type SimThreatType = "malware" | "phish";
 
@@ -23,6 +29,7 @@ export type SimEndpoint =
   | "threat/malware/{id}"
   | "threat/phish/{id}"
   | "t3/malware/{id}/pdf"
+  | "screenshot/{id}"
   | "feed"
   | "unknown";
 
@@ -73,6 +80,8 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** Size of each generated PDF report, in bytes. */
   pdfBytes?: number;
+  /** Size of each generated PNG screenshot, in bytes (at least 92). */
+  screenshotBytes?: number;
   /** Threat details: objects with an integer `id` and a `threatType`. */
   threats?: readonly unknown[];
   /** The changelog; one event per threat at its `lastPublished` if absent. */
@@ -103,6 +112,8 @@ export interface ThreatHqSimulator {
   hideFromSearch(threatType: SimThreatType, threatId: number): void;
   /** Serves these bytes as the PDF report (null: answer 500). */
   setPdf(threatId: number, body: Uint8Array | null): void;
+  /** Serves these bytes as the phish screenshot (null: answer 404). */
+  setScreenshot(threatId: number, body: Uint8Array | null): void;
   /** Makes every position issued so far invalid (HTTP 400). */
   expirePositions(): void;
   injectFault(fault: Fault): void;
@@ -144,12 +155,17 @@ function endpointOf(method: string, apiPath: string): SimEndpoint {
   if (method === "GET" && /^t3\/malware\/\d+\/pdf$/.test(apiPath)) {
     return "t3/malware/{id}/pdf";
   }
+  if (method === "GET" && /^screenshot\/\d+$/.test(apiPath)) {
+    return "screenshot/{id}";
+  }
   if (method === "GET" && /^feed\/?$/.test(apiPath)) return "feed";
   return "unknown";
 }
 
 function threatIdOf(apiPath: string): number | undefined {
-  const match = /^(?:threat\/\w+|t3\/malware)\/(\d+)/.exec(apiPath);
+  const match = /^(?:threat\/\w+|t3\/malware|screenshot)\/(\d+)/.exec(
+    apiPath,
+  );
   return match === null ? undefined : Number(match[1]);
 }
 
@@ -171,6 +187,10 @@ export function startThreatHqSimulator(
   const pageSize = options.pageSize ?? 1000;
   const maxResultsPerPage = options.maxResultsPerPage ?? 100;
   const pdfBytes = options.pdfBytes ?? 20_000;
+  const screenshotBytes = Math.max(
+    MIN_PNG_BYTES,
+    options.screenshotBytes ?? 2_000,
+  );
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const expectedAuth = "Basic " +
     new TextEncoder().encode(`${user}:${password}`).toBase64();
@@ -178,6 +198,7 @@ export function startThreatHqSimulator(
   const threats = new Map<string, Record<string, unknown>>();
   const hidden = new Set<string>();
   const pdfOverrides = new Map<number, Uint8Array | null>();
+  const screenshotOverrides = new Map<number, Uint8Array | null>();
   const changelog: ChangelogEvent[] = [];
   const positions = new Map<string, number>();
   const expired = new Set<string>();
@@ -414,6 +435,23 @@ export function startThreatHqSimulator(
     });
   });
 
+  api.get("/screenshot/:id{[0-9]+}", (c) => {
+    const threatId = Number(c.req.param("id"));
+    const override = screenshotOverrides.get(threatId);
+    const threat = threats.get(keyOf("phish", threatId));
+    if (override === null || threat === undefined) {
+      return failure(c, 404, "No screenshot found for given threat");
+    }
+    if (override === undefined && threat.screenshot === undefined) {
+      return failure(c, 404, "No screenshot found for given threat");
+    }
+
+    const body = override ?? generatePng(threatId, screenshotBytes);
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "image/png",
+    });
+  });
+
   api.get("/feed", (c) =>
     c.json({
       success: true,
@@ -474,6 +512,9 @@ export function startThreatHqSimulator(
     },
     setPdf(threatId, body) {
       pdfOverrides.set(threatId, body);
+    },
+    setScreenshot(threatId, body) {
+      screenshotOverrides.set(threatId, body);
     },
     expirePositions() {
       for (const position of positions.keys()) expired.add(position);

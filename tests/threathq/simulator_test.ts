@@ -5,9 +5,18 @@ import {
   loadSharedSampleThreats,
 } from "../support/threathq_fixtures.ts";
 import { startThreatHqSimulator } from "../support/threathq_simulator.ts";
-import { generateThreatData } from "../support/threat_generator.ts";
+import {
+  crc32,
+  generatePng,
+  generateThreatData,
+  MIN_PNG_BYTES,
+} from "../support/threat_generator.ts";
 import { createTestClient, rejectionOf } from "../support/threathq_harness.ts";
-import { ThreatHqAuthError } from "../../src/threathq/errors.ts";
+import {
+  ThreatHqAuthError,
+  ThreatHqServerError,
+} from "../../src/threathq/errors.ts";
+import { parsePhishThreat } from "../../src/threathq/phish_schema.ts";
 
 const t = suite("threathq: simulator");
 
@@ -192,6 +201,171 @@ t("generator is repeatable and varied", () => {
   const reports = first.threats.filter((threat) => threat.hasReport).length;
   assert.ok(reports > 0);
   assert.ok(reports < 200);
+});
+
+type Phish = Record<string, unknown>;
+
+function phishThreats(count: number, seed = 5): Phish[] {
+  return generateThreatData({
+    malware: 0,
+    phish: count,
+    startMs: START_MS,
+    seed,
+  }).threats;
+}
+
+t("generated phish threats have every field", () => {
+  const threats = phishThreats(200);
+  const required = [
+    "brands",
+    "confirmedDate",
+    "firstDate",
+    "lastDate",
+    "feeds",
+    "processingState",
+    "phishingURL",
+    "phishingURL_1",
+    "reportedURLs",
+    "reportedURLs_1",
+    "actionURLs",
+    "actionURLs_1",
+    "ipDetail",
+    "title",
+    "language",
+    "kits",
+    "isConfirmedPhishingWebsite",
+    "threatDetailURL",
+    "webComponents",
+  ];
+  for (const field of required) {
+    const missing = threats.filter((threat) => threat[field] === undefined);
+    assert.is(missing.length, 0, `${field} is missing on some threats`);
+  }
+  assert.ok(threats.every((threat) => threat.threatType === "PHISH"));
+
+  const lists = (field: string) =>
+    threats.flatMap((threat) => threat[field] as unknown[]);
+  assert.ok(lists("actionURLs_1").length > 0);
+  assert.is(lists("actionURLs_1").length, lists("actionURLs").length);
+  assert.is(lists("reportedURLs_1").length, lists("reportedURLs").length);
+
+  const kits = lists("kits") as Phish[];
+  const files = kits.flatMap((kit) => kit.files as Phish[]);
+  const emails = files.flatMap((file) => file.emails as Phish[]);
+  assert.ok(kits.length > 0);
+  assert.ok(files.length > 0);
+  assert.ok(emails.length > 0);
+  assert.ok(emails.every((email) => typeof email.obfuscationType === "string"));
+  assert.ok(kits.some((kit) => Array.isArray(kit.observedEmails)));
+
+  const shots = threats.map((threat) => threat.screenshot as Phish | undefined);
+  const both = shots.filter((shot) => shot?.url_1 !== undefined);
+  const stringOnly = shots.filter((shot) =>
+    shot !== undefined && shot.url_1 === undefined
+  );
+  assert.ok(both.length > 0);
+  assert.ok(stringOnly.length > 0);
+  assert.ok(shots.some((shot) => shot === undefined));
+  assert.match(String(both[0]?.url), /\/apiv1\/screenshot\/\d+$/);
+});
+
+t("generated phish threats parse cleanly", () => {
+  for (const threat of phishThreats(50, 8)) {
+    const parsed = parsePhishThreat(threat);
+    assert.ok(parsed.ok);
+    assert.equal(parsed.issues, [], `threat ${threat.id}`);
+  }
+});
+
+/** Checks PNG structure: signature, chunk CRCs, IHDR first, IEND last. */
+async function pngProblems(png: Uint8Array): Promise<string[]> {
+  const problems: string[] = [];
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (!signature.every((byte, i) => png[i] === byte)) {
+    problems.push("bad signature");
+  }
+
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const types: string[] = [];
+  let offset = 8;
+  while (offset + 12 <= png.byteLength) {
+    const length = view.getUint32(offset);
+    const type = new TextDecoder().decode(png.subarray(offset + 4, offset + 8));
+    const crc = view.getUint32(offset + 8 + length);
+    const covered = png.subarray(offset + 4, offset + 8 + length);
+    if (crc32(covered) !== crc) problems.push(`bad CRC in ${type}`);
+    if (type === "IDAT") {
+      const data = png.slice(offset + 8, offset + 8 + length);
+      const stream = new Blob([data]).stream().pipeThrough(
+        new DecompressionStream("deflate"),
+      );
+      const pixels = new Uint8Array(await new Response(stream).arrayBuffer());
+      // One scanline of one RGB pixel: a filter byte and three samples.
+      if (pixels.byteLength !== 4) problems.push("bad IDAT size");
+    }
+    types.push(type);
+    offset += 12 + length;
+  }
+  if (offset !== png.byteLength) problems.push("trailing bytes");
+  if (types[0] !== "IHDR") problems.push("IHDR is not first");
+  if (types.at(-1) !== "IEND") problems.push("IEND is not last");
+  return problems;
+}
+
+t("generated PNGs are valid at any size", async () => {
+  for (const size of [MIN_PNG_BYTES, MIN_PNG_BYTES + 1, 2000, 70_000]) {
+    const png = generatePng(300_001, size);
+    assert.is(png.byteLength, size);
+    assert.equal(await pngProblems(png), [], `size ${size}`);
+  }
+  // Smaller sizes give the smallest PNG.
+  assert.is(generatePng(1, 10).byteLength, MIN_PNG_BYTES);
+});
+
+t("serves phish screenshots", async () => {
+  const threats = phishThreats(20);
+  const withShot = threats.find((threat) => threat.screenshot !== undefined)!;
+  const without = threats.find((threat) => threat.screenshot === undefined)!;
+  const simulator = startThreatHqSimulator({ threats, screenshotBytes: 1500 });
+  try {
+    const { api } = createTestClient(simulator, { retries: 1 });
+    const image = await api.screenshot(withShot.id as number, {
+      maxBytes: 10_000,
+    });
+    assert.is(image.kind, "image");
+    if (image.kind !== "image") return;
+    assert.is(image.mimeType, "image/png");
+    assert.is(image.extension, "png");
+    assert.is(image.data.byteLength, 1500);
+    assert.equal(await pngProblems(image.data), []);
+    assert.equal(simulator.requestsTo("screenshot/{id}").map((r) => r.path), [
+      `/apiv1/screenshot/${withShot.id}`,
+    ]);
+
+    const none = await api.screenshot(without.id as number, {
+      maxBytes: 10_000,
+    });
+    assert.is(none.kind, "missing");
+
+    simulator.setScreenshot(withShot.id as number, null);
+    const removed = await api.screenshot(withShot.id as number, {
+      maxBytes: 10_000,
+    });
+    assert.is(removed.kind, "missing");
+
+    simulator.injectFault({
+      kind: "status",
+      status: 503,
+      times: Infinity,
+      match: { endpoint: "screenshot/{id}" },
+    });
+    const failed = await rejectionOf(
+      api.screenshot(without.id as number, { maxBytes: 10_000 }),
+    );
+    assert.instance(failed, ThreatHqServerError);
+  } finally {
+    await simulator.close();
+  }
 });
 
 t.run();

@@ -27,6 +27,7 @@ import {
 import {
   createRandom,
   generateMalwareThreat,
+  generatePng,
   generateThreatData,
 } from "../support/threat_generator.ts";
 
@@ -60,8 +61,8 @@ const mapMalware: MapThreat<Mapped> = (input: ThreatToMap) => {
 interface AttachmentSeen {
   name: string;
   mimeType: string;
-  /** The first bytes as Latin-1 text. */
-  head: string;
+  /** The first bytes. */
+  head: number[];
   bytes: number;
 }
 
@@ -73,9 +74,7 @@ function describeAttachment(
   return {
     name: attachment.name,
     mimeType: attachment.mimeType,
-    head: new TextDecoder("latin1").decode(
-      attachment.data.subarray(0, headBytes),
-    ),
+    head: [...attachment.data.subarray(0, headBytes)],
     bytes: attachment.data.byteLength,
   };
 }
@@ -433,7 +432,7 @@ t("PDFs attach to threats with reports", async () => {
   assert.equal(seen[0], {
     name: "Report-300000.pdf",
     mimeType: "application/pdf",
-    head: "%PDF-",
+    head: [...new TextEncoder().encode("%PDF-")],
     bytes: 3000,
   });
   assert.is(results[0].counts.pdfsAttached, 3);
@@ -508,6 +507,231 @@ t("PDF failures keep the threat", async () => {
   const large =
     recordsWith(logger, "Left a ThreatHQ PDF report off: it is too large")[0];
   assert.is((large.attributes as Record<string, unknown>).bytes, 5000);
+});
+
+/** Generated phish threats, each given the screenshot field `shot`. */
+function phishWithScreenshots(
+  count: number,
+  shot: (id: number) => Record<string, unknown> | undefined,
+) {
+  const data = generateThreatData({
+    malware: 0,
+    phish: count,
+    startMs: START_MS,
+  });
+  for (const threat of data.threats) {
+    const field = shot(threat.id as number);
+    if (field === undefined) delete threat.screenshot;
+    else threat.screenshot = field;
+  }
+  return data;
+}
+
+const apiScreenshot = (id: number) => {
+  const url = `https://www.threathq.com/apiv1/screenshot/${id}`;
+  return { url, url_1: { url, host: "www.threathq.com", protocol: "https" } };
+};
+
+/** Maps every threat, phish included, to a small record. */
+const mapAll: MapThreat<Mapped> = (input) => ({
+  ok: true,
+  threat: {
+    id: input.threatId,
+    type: input.threatType,
+    occurredOn: input.occurredOn,
+    files: input.attachments.map((file) => file.name),
+  },
+});
+
+t("phish screenshots attach", async () => {
+  const data = phishWithScreenshots(4, (id) =>
+    id === 300_002
+      // Only the deprecated string form.
+      ? { url: `https://www.threathq.com/apiv1/screenshot/${id}` }
+      : id === 300_003
+      ? undefined
+      : apiScreenshot(id));
+  const sim = start({ ...data, screenshotBytes: 700 });
+  const seen: AttachmentSeen[] = [];
+  const { results, logger } = await runToEnd(sim, {
+    importReportPdf: true,
+    map: (input) => {
+      seen.push(
+        ...input.attachments.map((file) => describeAttachment(file, 8)),
+      );
+      return mapAll(input);
+    },
+  });
+
+  assert.equal(
+    sim.requestsTo("screenshot/{id}").map((request) => request.path),
+    [
+      "/apiv1/screenshot/300000",
+      "/apiv1/screenshot/300001",
+      "/apiv1/screenshot/300002",
+    ],
+  );
+  assert.equal(seen.map((file) => file.name), [
+    "Screenshot-300000.png",
+    "Screenshot-300001.png",
+    "Screenshot-300002.png",
+  ]);
+  assert.ok(seen.every((file) => file.mimeType === "image/png"));
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  for (const file of seen) assert.equal(file.head, signature);
+  assert.ok(seen.every((file) => file.bytes === 700));
+  assert.is(results[0].counts.screenshotsAttached, 3);
+  assert.is(results[0].counts.screenshotsLeftOff, 0);
+  assert.is(results[0].counts.pdfsAttached, 0);
+  assert.equal(
+    results[0].mapped.map((threat) => threat.screenshotAttached),
+    [true, true, true, false],
+  );
+  assert.equal(results[0].problems, []);
+  const page = recordsWith(logger, "ThreatHQ changelog page processed")[0];
+  assert.is(
+    (page.attributes as Record<string, unknown>).screenshots_attached,
+    3,
+  );
+});
+
+t("screenshots follow the PDF setting", async () => {
+  const data = phishWithScreenshots(2, apiScreenshot);
+  const sim = start({ ...data });
+  const { results } = await runToEnd(sim, {
+    importReportPdf: false,
+    map: mapAll,
+  });
+  assert.is(sim.requestsTo("screenshot/{id}").length, 0);
+  assert.is(mappedIds(results).length, 2);
+});
+
+t("screenshot failures keep the threat", async () => {
+  const data = phishWithScreenshots(6, apiScreenshot);
+  const sim = start({ ...data, screenshotBytes: 700 });
+  sim.setScreenshot(300_000, null);
+  sim.setScreenshot(300_001, new TextEncoder().encode("<html>gone</html>"));
+  sim.setScreenshot(300_002, new Uint8Array(5000).fill(0x89));
+  sim.injectFault({
+    kind: "status",
+    status: 503,
+    times: Infinity,
+    match: { endpoint: "screenshot/{id}", threatId: 300_003 },
+  });
+  // JPEG and GIF bodies are images too, named by their type.
+  sim.setScreenshot(300_004, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16]));
+  sim.setScreenshot(300_005, new TextEncoder().encode("GIF89a\x01\x00"));
+  const names: string[] = [];
+  const { results, logger } = await runToEnd(sim, {
+    importReportPdf: true,
+    pdfMaxBytes: 4000,
+    map: (input) => {
+      names.push(...input.attachments.map((file) => file.name));
+      return mapAll(input);
+    },
+  }, { retries: 1 });
+
+  assert.equal(mappedIds(results), [
+    300_000,
+    300_001,
+    300_002,
+    300_003,
+    300_004,
+    300_005,
+  ]);
+  const problems = results[0].problems;
+  assert.equal(problems.map((problem) => problem.reason), [
+    "screenshot_missing",
+    "screenshot_invalid",
+    "screenshot_too_large",
+    "screenshot_failed",
+  ]);
+  assert.equal(problems.map((problem) => problem.threatId), [
+    300_000,
+    300_001,
+    300_002,
+    300_003,
+  ]);
+  assert.ok(problems.every((problem) => !problem.threatSkipped));
+  assert.match(problems[1].message, /not a PNG, JPEG or GIF image/);
+  assert.match(problems[1].message, /3c 68 74 6d 6c/);
+  assert.match(problems[2].message, /5000 bytes/);
+  assert.equal(names, ["Screenshot-300004.jpg", "Screenshot-300005.gif"]);
+  assert.is(results[0].counts.screenshotsAttached, 2);
+  assert.is(results[0].counts.screenshotsLeftOff, 4);
+  assert.is(results[0].counts.pdfsLeftOff, 0);
+  assert.is(results[0].counts.skipped, 0);
+  // The 503 is retried once, as any 5xx.
+  assert.is(
+    sim.requestsTo("screenshot/{id}").filter((request) =>
+      request.path.endsWith("/300003")
+    ).length,
+    2,
+  );
+  for (
+    const message of [
+      "ThreatHQ has no screenshot for a phish threat",
+      "Left a ThreatHQ screenshot off: the body is not a PNG, JPEG or GIF image",
+      "Left a ThreatHQ screenshot off: it is too large",
+      "Left a ThreatHQ screenshot off: the download failed",
+    ]
+  ) {
+    assert.is(recordsWith(logger, message).length, 1, message);
+  }
+});
+
+t("screenshot URL elsewhere is not followed", async () => {
+  const decoyRequests: string[] = [];
+  const decoy = Deno.serve({ port: 0, onListen: () => {} }, (request) => {
+    decoyRequests.push(request.url);
+    return new Response(generatePng(1, 500), {
+      headers: { "content-type": "image/png" },
+    });
+  });
+  try {
+    const elsewhere = `http://127.0.0.1:${decoy.addr.port}/apiv1/screenshot/9`;
+    const data = phishWithScreenshots(
+      2,
+      (id) =>
+        id === 300_000
+          ? { url: elsewhere, url_1: { url: elsewhere, host: "127.0.0.1" } }
+          : { url: elsewhere },
+    );
+    const sim = start({ ...data, screenshotBytes: 600 });
+    const seen: AttachmentSeen[] = [];
+    await runToEnd(sim, {
+      importReportPdf: true,
+      map: (input) => {
+        seen.push(...input.attachments.map((file) => describeAttachment(file)));
+        return mapAll(input);
+      },
+    });
+
+    assert.equal(decoyRequests, []);
+    assert.equal(
+      sim.requestsTo("screenshot/{id}").map((request) => request.path),
+      ["/apiv1/screenshot/300000", "/apiv1/screenshot/300001"],
+    );
+    assert.equal(seen.map((file) => [file.name, file.bytes]), [
+      ["Screenshot-300000.png", 600],
+      ["Screenshot-300001.png", 600],
+    ]);
+  } finally {
+    await decoy.shutdown();
+  }
+});
+
+t("401 on a screenshot stops the run", async () => {
+  const data = phishWithScreenshots(2, apiScreenshot);
+  const sim = start({ ...data });
+  sim.injectFault({
+    kind: "unauthorized",
+    match: { endpoint: "screenshot/{id}" },
+  });
+  const error = await rejectionOf(
+    runToEnd(sim, { importReportPdf: true, map: mapAll }),
+  );
+  assert.instance(error, ThreatHqAuthError);
 });
 
 t("PDFs are skipped when turned off", async () => {

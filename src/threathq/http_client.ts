@@ -5,9 +5,10 @@
  * so that the bucket covers changelog, detail and PDF requests together.
  *
  * Deno's fetch reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY itself, so the
- * client goes through a proxy without any setting of its own.
- * NOTE: tests cover HTTP_PROXY and NO_PROXY with an http:// base URL only;
- * HTTPS_PROXY (a CONNECT tunnel) has not been run.
+ * client goes through a proxy without any setting of its own. For an
+ * https:// base URL it opens a CONNECT tunnel through HTTPS_PROXY and
+ * still verifies the server's certificate (add a private CA with
+ * DENO_CERT). tests/threathq/proxy_test.ts runs each case on loopback.
  */
 import ky, { isNetworkError } from "ky";
 import { z } from "zod";

@@ -2,7 +2,8 @@
  * Child process of the proxy test: calls `feed/` through the ThreatHQ
  * client with the base URL and credentials from its arguments, and prints
  * `ok <feed count>` or the error's class name. The proxy comes only from
- * the environment (HTTP_PROXY, NO_PROXY).
+ * the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), and so does the CA
+ * of an HTTPS simulator (DENO_CERT).
  */
 import { createMemoryLogger } from "../../src/log/logger.ts";
 import { createThreatHqApi } from "../../src/threathq/api.ts";

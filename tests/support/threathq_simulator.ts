@@ -68,6 +68,8 @@ export interface SimulatorOptions {
   /** 0 picks a free port. */
   port?: number;
   hostname?: string;
+  /** PEM certificate chain and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string; key: string };
   user?: string;
   password?: string;
   /** The API's path prefix. */
@@ -91,7 +93,7 @@ export interface SimulatorOptions {
 }
 
 export interface ThreatHqSimulator {
-  /** The API base URL, such as `http://127.0.0.1:40123/apiv1/`. */
+  /** The API base URL, such as `http://127.0.0.1:40123/apiv1/` (https with `tls`). */
   readonly url: string;
   readonly origin: string;
   readonly port: number;
@@ -469,9 +471,14 @@ export function startThreatHqSimulator(
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     onListen: () => {},
+    ...options.tls,
   }, app.fetch);
   const port = server.addr.port;
-  const origin = `http://${server.addr.hostname}:${port}`;
+  const scheme = options.tls === undefined ? "http" : "https";
+  const host = server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
+  const origin = `${scheme}://${host}:${port}`;
 
   return {
     url: `${origin}${basePath}/`,

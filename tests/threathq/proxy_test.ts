@@ -1,5 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { createTestCertificates } from "../support/platform_tls.ts";
+import { startConnectProxy } from "../support/threathq_connect_proxy.ts";
 import {
   startThreatHqSimulator,
   type ThreatHqSimulator,
@@ -112,6 +114,97 @@ t("NO_PROXY bypasses the proxy", async () => {
     await proxy.close();
     await simulator.close();
   }
+});
+
+async function opensslAvailable(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("openssl", {
+      args: ["version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+const tlsTest = await opensslAvailable() ? t : t.skip;
+if (tlsTest === t.skip) {
+  console.log("skipped: openssl not found (HTTPS_PROXY tests)");
+}
+
+/** Runs `check` against an HTTPS simulator and a CONNECT proxy. */
+async function withHttpsSimulator(
+  check: (parts: {
+    simulator: ThreatHqSimulator;
+    proxy: ReturnType<typeof startConnectProxy>;
+    caPath: string;
+  }) => Promise<void>,
+): Promise<void> {
+  const certificates = await createTestCertificates();
+  const simulator = startThreatHqSimulator({
+    tls: { cert: certificates.certPem, key: certificates.keyPem },
+  });
+  const proxy = startConnectProxy();
+  try {
+    await check({ simulator, proxy, caPath: certificates.caPath });
+  } finally {
+    await proxy.close();
+    await simulator.close();
+    await certificates.remove();
+  }
+}
+
+tlsTest("HTTPS_PROXY tunnels with CONNECT", async () => {
+  await withHttpsSimulator(async ({ simulator, proxy, caPath }) => {
+    assert.match(simulator.url, /^https:\/\/127\.0\.0\.1:/);
+    const result = await runChild(simulator, {
+      ...baseEnv(),
+      HTTPS_PROXY: proxy.url,
+      DENO_CERT: caPath,
+    });
+
+    assert.is(result.output, "ok 1");
+    assert.is(result.code, 0);
+    assert.equal(proxy.tunnels, [`127.0.0.1:${simulator.port}`]);
+    // The TLS handshake and the request went through the tunnel.
+    assert.ok(proxy.relayed.toTarget > 0);
+    assert.ok(proxy.relayed.toClient > 0);
+    assert.is(simulator.requests.length, 1);
+    assert.is(simulator.requests[0].path, "/apiv1/feed/");
+    assert.is(simulator.requests[0].status, 200);
+  });
+});
+
+tlsTest("HTTPS_PROXY still verifies the server", async () => {
+  await withHttpsSimulator(async ({ simulator, proxy }) => {
+    const result = await runChild(simulator, {
+      ...baseEnv(),
+      HTTPS_PROXY: proxy.url,
+    });
+
+    // Without DENO_CERT the test CA is unknown, so the handshake fails.
+    assert.is(result.output, "ThreatHqNetworkError");
+    assert.is(result.code, 1);
+    assert.equal(proxy.tunnels, [`127.0.0.1:${simulator.port}`]);
+    assert.is(simulator.requests.length, 0);
+  });
+});
+
+tlsTest("NO_PROXY bypasses HTTPS_PROXY", async () => {
+  await withHttpsSimulator(async ({ simulator, proxy, caPath }) => {
+    const result = await runChild(simulator, {
+      ...baseEnv(),
+      HTTPS_PROXY: proxy.url,
+      NO_PROXY: "127.0.0.1",
+      DENO_CERT: caPath,
+    });
+
+    assert.is(result.output, "ok 1");
+    assert.equal(proxy.tunnels, []);
+    assert.is(simulator.requests.length, 1);
+  });
 });
 
 t.run();

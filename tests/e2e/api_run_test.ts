@@ -41,7 +41,7 @@ test("api protocol delivers every object", async () => {
 
     const diff = compareDelivered(
       world.worker!.objects,
-      expectedObjects(world, env),
+      await expectedObjects(world, env),
       { split: true },
     );
     assert.equal(diff.missing, []);

@@ -35,7 +35,7 @@ t("directory-only run writes every object", async () => {
     assert.equal(run.reports[0].totals.files.length, written.files.length);
     const diff = compareDelivered(
       written.objects,
-      expectedObjects(world, env),
+      await expectedObjects(world, env),
       { split: false },
     );
     assert.equal(diff.missing, []);
@@ -137,7 +137,7 @@ queueTest("directory and queue get the same objects", async () => {
       [...world.worker!.objects.keys()].sort(),
     );
     assert.equal([...written.connectorIds], [world.connectorId]);
-    const expected = expectedObjects(world, env);
+    const expected = await expectedObjects(world, env);
     const diff = compareDelivered(written.objects, expected, { split: false });
     assert.equal(diff.missing, []);
     assert.equal(diff.different, []);

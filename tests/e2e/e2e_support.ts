@@ -15,7 +15,11 @@ import type { Settings } from "../../src/config/settings.ts";
 import { mapThreat } from "../../src/mapper/map_threat.ts";
 import { splitObjects } from "../../src/opencti/splitter.ts";
 import { createRunCommand, type RunDependencies } from "../../src/cli/run.ts";
+import { createMemoryLogger } from "../../src/log/logger.ts";
 import { type Clock, systemClock } from "../../src/runtime/clock.ts";
+import { createThreatHqApi } from "../../src/threathq/api.ts";
+import { fetchAttachments } from "../../src/threathq/attachments.ts";
+import { createThreatHqClient } from "../../src/threathq/http_client.ts";
 import type { RunReport } from "../../src/runtime/sync_run.ts";
 import { mappingOptionsFromSettings } from "../../src/runtime/threat_mapping.ts";
 import { type StixObject, stixObjectSchema } from "../../src/stix/types.ts";
@@ -36,7 +40,6 @@ import {
 } from "../support/threathq_simulator.ts";
 import {
   type ChangelogEvent,
-  generatePdf,
   generateThreatData,
 } from "../support/threat_generator.ts";
 import {
@@ -330,16 +333,34 @@ export type ExpectedObjects = Map<string, StixObject[]>;
 
 /**
  * Maps every threat whose newest changelog event is not a deletion, with
- * the changelog time of that event and its PDF report when the settings
- * import PDFs. Threats the mapper rejects are left out, as the run skips
- * them.
+ * the changelog time of that event and the files the connector attaches
+ * (PDF reports, screenshots), downloaded from the simulator with the sync
+ * engine's own `fetchAttachments`. Threats the mapper rejects are left
+ * out, as the run skips them.
  */
-export function expectedObjects(
-  world: Pick<World, "threats" | "changelog">,
+export async function expectedObjects(
+  world: Pick<World, "threats" | "changelog" | "simulator">,
   env: Record<string, string>,
-): ExpectedObjects {
+): Promise<ExpectedObjects> {
   const settings = settingsOf(env).cofense_threathq;
   const options = mappingOptionsFromSettings(settings);
+  const context = {
+    api: createThreatHqApi(createThreatHqClient({
+      baseUrl: world.simulator.url,
+      user: world.simulator.user,
+      password: world.simulator.password,
+      ratePerSecond: 1_000,
+      burstCapacity: 100,
+      retries: 0,
+      maxBackoffMs: 1,
+      timeoutMs: 10_000,
+      logger: createMemoryLogger(),
+    })),
+    logger: createMemoryLogger(),
+    signal: new AbortController().signal,
+    importReportPdf: settings.import_report_pdf,
+    pdfMaxBytes: settings.import_report_pdf_max_bytes,
+  };
   const newest = new Map<string, ChangelogEvent>();
   for (const event of world.changelog) {
     newest.set(`${event.threatType}:${event.threatId}`, event);
@@ -349,18 +370,10 @@ export function expectedObjects(
   for (const [key, event] of newest) {
     const threat = world.threats.get(key);
     if (event.deleted || threat === undefined) continue;
-    const withPdf = settings.import_report_pdf &&
-      event.threatType === "malware" && threat.hasReport === true;
-    const attachments = withPdf
-      ? [{
-        name: `Report-${event.threatId}.pdf`,
-        mimeType: "application/pdf",
-        data: generatePdf(event.threatId, PDF_BYTES),
-      }]
-      : [];
+    const files = await fetchAttachments(event, threat, context);
     const result = mapThreat(threat, options, {
       changelogTime: event.occurredOn,
-      attachments,
+      attachments: files.attachments,
     });
     if (result.ok) expected.set(key, result.threat.objects);
   }

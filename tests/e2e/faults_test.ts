@@ -47,7 +47,7 @@ test("broker cut mid-run loses nothing", async () => {
     );
     assert.ok(lost.length >= 1, "no reconnection was logged");
     assert.ok(proxy.accepted >= 3);
-    const expected = expectedObjects(world, env);
+    const expected = await expectedObjects(world, env);
     const ids = [...expected.values()].flat().map((object) => object.id);
     await world.worker!.waitFor((s) => ids.every((id) => s.objects.has(id)));
     const diff = compareDelivered(world.worker!.objects, expected, {
@@ -87,7 +87,7 @@ test("platform down at start recovers", async () => {
       "OpenCTI platform is not reachable yet, retrying",
     );
     assert.ok(waits.length >= 2, `${waits.length} retries logged`);
-    const expected = expectedObjects(world, env);
+    const expected = await expectedObjects(world, env);
     const ids = [...expected.values()].flat().map((object) => object.id);
     await world.worker!.waitFor((s) => ids.every((id) => s.objects.has(id)));
     assert.equal(

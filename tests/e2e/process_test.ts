@@ -70,7 +70,7 @@ queueTest("SIGTERM mid-run exits 0 with a safe state", async () => {
     );
     assert.ok(rest.length > 0, "the run finished before the signal");
     const before = ordered.slice(0, ordered.length - rest.length);
-    const reports = reportIds(expectedObjects(world, env));
+    const reports = reportIds(await expectedObjects(world, env));
     const due = [
       ...new Set(
         before.map((event) => `${event.threatType}:${event.threatId}`),

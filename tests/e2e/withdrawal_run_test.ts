@@ -21,8 +21,8 @@ const t = suite("e2e: withdrawal run");
 const queueTest = await brokerAvailable() ? t : t.skip;
 
 /** Picks a generated malware threat that the first run imported. */
-function importedThreat(world: World, env: Record<string, string>) {
-  const reports = reportIds(expectedObjects(world, env));
+async function importedThreat(world: World, env: Record<string, string>) {
+  const reports = reportIds(await expectedObjects(world, env));
   const [key, reportId] = [...reports].find(([key]) =>
     key.startsWith("malware:3")
   )!;
@@ -47,7 +47,7 @@ queueTest("withdrawn threat is labelled in OpenCTI", async () => {
     const env = world.env();
     await runInProcess(world, env);
     await workImported(world, worksOf(world)[0].id);
-    const threat = importedThreat(world, env);
+    const threat = await importedThreat(world, env);
     withdraw(world, threat.threatId);
 
     const second = await runInProcess(world, env);
@@ -77,7 +77,7 @@ t("directory-only withdrawal writes a file", async () => {
         .map((entry) => entry.name)
         .filter((name) => name.endsWith(WITHDRAWAL_FILE_SUFFIX));
     const before = withdrawalFiles();
-    const threat = importedThreat(world, env);
+    const threat = await importedThreat(world, env);
     withdraw(world, threat.threatId);
 
     const second = await runInProcess(world, env);

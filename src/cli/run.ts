@@ -26,26 +26,7 @@ import {
 } from "../runtime/connector_runtime.ts";
 import { exitStatusOf } from "../runtime/fatal_errors.ts";
 import type { CliContext, Command } from "./context.ts";
-
-const HELP = `Usage: threathq-connector run [options]
-
-Syncs Cofense ThreatHQ into OpenCTI. Each run reads the ThreatHQ changelog
-from the saved position, maps every threat to STIX 2.1, and sends the objects
-to the platform (CONNECTOR_SEND_TO_QUEUE, over RabbitMQ or the API as
-CONNECTOR_QUEUE_PROTOCOL sets) and writes them as bundle files
-(CONNECTOR_SEND_TO_DIRECTORY). Without the platform, the state is kept in a
-file in the bundle directory. A run starts every CONNECTOR_DURATION_PERIOD
-(counted from the end of the previous one) until SIGTERM or SIGINT, or only
-once when CONNECTOR_RUN_AND_TERMINATE is true or the period is 0.
-
-Options:
-  --config PATH   Read settings from this .env or YAML file only
-  --help          Show this help
-
-Exit status: 0 when it ran or was stopped by a signal; 1 when the single run
-of run-and-terminate mode failed; 2 for invalid settings or usage; 3 when
-ThreatHQ or OpenCTI rejected the credentials.
-`;
+import { formatHelp, RUN_HELP, versionLine } from "./help.ts";
 
 /** The parts tests replace; the command itself uses the defaults. */
 export type RunDependencies = Pick<
@@ -60,16 +41,19 @@ export type RunDependencies = Pick<
 
 interface RunArguments {
   help: boolean;
+  version: boolean;
   configPath?: string;
 }
 
 /** Parses the arguments; throws UsageError for unknown or missing ones. */
 export function parseRunArguments(args: string[]): RunArguments {
-  const parsed: RunArguments = { help: false };
+  const parsed: RunArguments = { help: false, version: false };
   for (let index = 0; index < args.length; index++) {
     const arg = args[index];
     if (arg === "--help" || arg === "-h") {
       parsed.help = true;
+    } else if (arg === "--version") {
+      parsed.version = true;
     } else if (arg.startsWith("--config=")) {
       parsed.configPath = arg.slice("--config=".length);
     } else if (arg === "--config") {
@@ -171,7 +155,11 @@ async function run(
     return exitStatusOf(error);
   }
   if (parsed.help) {
-    context.stdout(HELP);
+    context.stdout(formatHelp(RUN_HELP));
+    return EXIT_OK;
+  }
+  if (parsed.version) {
+    context.stdout(versionLine());
     return EXIT_OK;
   }
 

@@ -208,6 +208,8 @@ async function loop(
   const { platform, status, metrics, clock } = parts;
   const helper = platform?.helper;
 
+  // The ping loop runs in run-and-terminate mode too, where pycti starts
+  // none, so that a long single run keeps the connector active in OpenCTI.
   const pings = new AbortController();
   const pingLoop = helper?.runPingLoop(pings.signal);
   let destinations: Destinations | undefined;

@@ -282,6 +282,8 @@ export interface InProcessRun {
   status: number;
   /** The log lines, parsed. */
   records: Array<Record<string, unknown>>;
+  /** Everything written to standard output. */
+  stdout: string;
   reports: RunReport[];
 }
 
@@ -292,6 +294,7 @@ export async function runInProcess(
   options: RunDependencies & { signal?: AbortSignal; args?: string[] } = {},
 ): Promise<InProcessRun> {
   const lines: string[] = [];
+  let stdout = "";
   const reports: RunReport[] = [];
   const { signal, args, ...dependencies } = options;
   const command = createRunCommand({
@@ -305,11 +308,11 @@ export async function runInProcess(
     env,
     cwd: world.cwd,
     stdin: new ReadableStream({ start: (controller) => controller.close() }),
-    stdout: () => {},
+    stdout: (text) => void (stdout += text),
     stderr: (text) => lines.push(...text.split("\n").filter(Boolean)),
     signal: signal ?? new AbortController().signal,
   });
-  return { status, records: lines.map(parseLogLine), reports };
+  return { status, records: lines.map(parseLogLine), stdout, reports };
 }
 
 function parseLogLine(line: string): Record<string, unknown> {

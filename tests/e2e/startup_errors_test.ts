@@ -1,5 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { VERSION } from "../../src/version.ts";
 import {
   createWorld,
   freePort,
@@ -132,7 +133,22 @@ t("run help prints usage and exits 0", async () => {
     const run = await runInProcess(world, world.env(), { args: ["--help"] });
 
     assert.is(run.status, 0);
+    assert.match(run.stdout, /^Usage: threathq-connector run /);
+    assert.match(run.stdout, "CONNECTOR_DURATION_PERIOD");
     assert.equal(run.records, []);
+    assert.is(world.simulator.requests.length, 0);
+  } finally {
+    await world.close();
+  }
+});
+
+t("run version prints the version", async () => {
+  const world = await createWorld({ malware: 1 });
+  try {
+    const run = await runInProcess(world, world.env(), { args: ["--version"] });
+
+    assert.is(run.status, 0);
+    assert.is(run.stdout, `threathq-connector ${VERSION}\n`);
     assert.is(world.simulator.requests.length, 0);
   } finally {
     await world.close();

@@ -25,7 +25,7 @@ function unused(name: string): never {
   throw new Error(`${name} is not used by this test`);
 }
 
-/** The work calls of a platform API, recorded; other calls throw. */
+/** Returns a platform API that records work calls; other calls throw. */
 export function recordingPlatformApi(events: string[]): PlatformApi {
   let works = 0;
   return {
@@ -57,7 +57,7 @@ export function recordingPlatformApi(events: string[]): PlatformApi {
   };
 }
 
-/** A run work over `recordingPlatformApi`. */
+/** Creates a run work over `recordingPlatformApi`. */
 export function recordingWork(events: string[]): RunWork {
   return new RunWork({
     api: recordingPlatformApi(events),
@@ -68,7 +68,7 @@ export function recordingWork(events: string[]): RunWork {
   });
 }
 
-/** A publisher that confirms at once, unless `hold` keeps it waiting. */
+/** Returns a publisher that confirms at once, unless `hold` is set. */
 export function fakePublisher(
   events: string[],
   options: { hold?: boolean } = {},
@@ -98,7 +98,7 @@ export function fakePublisher(
   return publisher;
 }
 
-/** A pusher that accepts every bundle. */
+/** Returns a pusher that accepts every bundle. */
 export function fakePusher(events: string[]): ApiPusher {
   return {
     pushBundle(bundle, options = {}) {
@@ -108,7 +108,7 @@ export function fakePusher(events: string[]): ApiPusher {
   };
 }
 
-/** A delivery that records the ids it gets; `failOn` makes call N throw. */
+/** Returns a delivery that records its objects; call `failOn` throws. */
 export function recordingDelivery(
   events: string[],
   options: { failOn?: number; onDeliver?: (call: number) => void } = {},
@@ -141,7 +141,7 @@ export function recordingDelivery(
   };
 }
 
-/** A state kept in memory; `saveOutcome` can make a save report a reset. */
+/** Returns a state kept in memory; `saveOutcome` can report a reset. */
 export function memoryStates(
   events: string[],
   initial?: Record<string, unknown>,

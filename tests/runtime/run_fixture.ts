@@ -1,7 +1,7 @@
 /**
- * A sync run wired to the ThreatHQ simulator on loopback with fake
- * destinations, for the runtime tests: real client, sync engine and
- * mapper; recorded delivery, state and work.
+ * A sync run wired to the ThreatHQ simulator on loopback, for the runtime
+ * tests. The client, sync engine and mapper are real. The delivery, state
+ * and work are recording fakes.
  */
 import { resolveSettings } from "../../src/config/load.ts";
 import type { Settings } from "../../src/config/settings.ts";
@@ -38,7 +38,7 @@ export function settingsFrom(env: Record<string, string>): Settings {
 
 const DAY_MS = 86_400_000;
 
-/** A simulator with `count` generated malware threats and two deletions. */
+/** Starts a simulator with `count` malware threats and two deletions. */
 export function startSimulator(
   count: number,
   options: SimulatorOptions = {},

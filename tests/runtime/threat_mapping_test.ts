@@ -105,8 +105,9 @@ t("unreadable threat is rejected", async () => {
   );
   const outcome = await map(input("not a threat"));
 
-  assert.ok(outcome !== undefined && !outcome.ok);
-  assert.ok(outcome.problems.length > 0);
+  assert.ok(outcome !== undefined);
+  assert.is(outcome.ok, false);
+  assert.ok(!outcome.ok && outcome.problems.length > 0);
 });
 
 t.run();

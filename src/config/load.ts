@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { DotenvSyntaxError, parseDotenv } from "./dotenv.ts";
 import {
+  type SectionName,
   settingEntries,
   type SettingEntry,
   type Settings,
@@ -19,6 +20,8 @@ export interface SettingSource {
   /** Shown in logs and errors: a file path or `environment`. */
   name: string;
   lookup(entry: SettingEntry): unknown;
+  /** Keys of a settings file that no setting declares, such as typos. */
+  unknownKeys?(): string[];
 }
 
 export interface SettingProblem {
@@ -42,7 +45,8 @@ function formatProblems(problems: SettingProblem[]): string {
     const origin = problem.source === undefined
       ? ""
       : ` from ${problem.source}`;
-    return `  - ${problem.path} (${problem.env})${origin}: ${problem.message}`;
+    const env = problem.env === "-" ? "" : ` (${problem.env})`;
+    return `  - ${problem.path}${env}${origin}: ${problem.message}`;
   });
   const count = problems.length === 1
     ? "1 problem"
@@ -97,8 +101,20 @@ function dotenvSource(name: string, text: string): SettingSource {
       message: `invalid .env syntax at ${error.message}`,
     }]);
   }
-  return { name, lookup: (entry) => values.get(entry.env) };
+  const known = new Set(settingEntries().map((entry) => entry.env));
+  return {
+    name,
+    lookup: (entry) => values.get(entry.env),
+    unknownKeys: () =>
+      [...values.keys()].filter((key) =>
+        SETTING_PREFIXES.some((prefix) => key.startsWith(prefix)) &&
+        !known.has(key)
+      ),
+  };
 }
+
+/** Variable prefixes of the declared settings' sections. */
+const SETTING_PREFIXES = ["OPENCTI_", "CONNECTOR_", "COFENSE_THREATHQ_", "MQ_"];
 
 function yamlSource(name: string, text: string): SettingSource {
   let document: unknown;
@@ -120,6 +136,19 @@ function yamlSource(name: string, text: string): SettingSource {
       const section = root[entry.section];
       if (typeof section !== "object" || section === null) return undefined;
       return (section as Record<string, unknown>)[entry.key];
+    },
+    unknownKeys() {
+      const known = new Set(settingEntries().map((entry) => entry.path));
+      const sections = new Set(settingEntries().map((entry) => entry.section));
+      const unknown: string[] = [];
+      for (const [name, section] of Object.entries(root)) {
+        if (!sections.has(name as SectionName)) continue;
+        if (typeof section !== "object" || section === null) continue;
+        for (const key of Object.keys(section)) {
+          if (!known.has(`${name}.${key}`)) unknown.push(`${name}.${key}`);
+        }
+      }
+      return unknown;
     },
   };
 }
@@ -159,9 +188,15 @@ export async function findSources(
   return sources;
 }
 
+/** The placeholder of the sample files, which counts as no value. */
+const PLACEHOLDER = "changeme";
+
 function isUnset(value: unknown): boolean {
-  return value === undefined || value === null ||
-    (typeof value === "string" && value.trim() === "");
+  if (value === undefined || value === null) return true;
+  if (typeof value !== "string") return false;
+
+  const text = value.trim().toLowerCase();
+  return text === "" || text === PLACEHOLDER;
 }
 
 function describeValue(entry: SettingEntry, raw: unknown): string {
@@ -211,8 +246,11 @@ export function resolveSettings(
   }
 
   const settings = sections as unknown as Settings;
-  if (problems.length === 0 && mode === "run") {
-    problems.push(...missingForRun(settings));
+  if (mode === "run") {
+    const invalid = new Set(problems.map((problem) => problem.path));
+    problems.push(
+      ...missingForRun(settings).filter((p) => !invalid.has(p.path)),
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -220,7 +258,7 @@ export function resolveSettings(
     settings,
     sources: sources.map((source) => source.name),
     origins,
-    warnings: warningsFor(settings, now),
+    warnings: [...unknownKeyWarnings(sources), ...warningsFor(settings, now)],
   };
 }
 
@@ -238,7 +276,7 @@ function missingForRun(settings: Settings): SettingProblem[] {
         path: entry.path,
         env: entry.env,
         message:
-          `missing; set ${entry.env} in .env or the environment, or ${entry.key} under ${entry.section}: in config.yml`,
+          `missing; set ${entry.env} in .env or the environment, or ${entry.key} under ${entry.section}: in config.yml (ChangeMe counts as missing)`,
       });
     }
   }
@@ -260,6 +298,46 @@ function missingForRun(settings: Settings): SettingProblem[] {
     });
   }
   return problems;
+}
+
+function unknownKeyWarnings(
+  sources: SettingSource[],
+): LoadedSettings["warnings"] {
+  const names = settingEntries().flatMap((entry) => [entry.env, entry.path]);
+  return sources.flatMap((source) =>
+    (source.unknownKeys?.() ?? []).map((key) => ({
+      message: "Unknown setting ignored",
+      attributes: {
+        source: source.name,
+        key,
+        closest_setting: closestName(key, names),
+      },
+    }))
+  );
+}
+
+/** Returns the declared name nearest to `key` by edit distance. */
+function closestName(key: string, names: string[]): string {
+  let best = names[0];
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of names) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 const RECOMMENDED_MAX_DAYS = 90;

@@ -158,18 +158,19 @@ export function parseDurationMs(text: string): number | undefined {
   return duration.total({ unit: "milliseconds", relativeTo: "1970-01-01" });
 }
 
-/** An ISO 8601 duration such as PT5H, PT30S or P1D, in milliseconds. */
-export const durationValue = z.unknown().transform((raw, context) => {
-  const value = parseDurationMs(String(raw));
-  if (value !== undefined) return value;
+const DURATION_FORM =
+  "expected an ISO 8601 duration in weeks, days, hours, minutes or seconds, such as PT5H, PT30S or P1D";
 
-  context.addIssue({
-    code: "custom",
-    message:
-      "expected an ISO 8601 duration in weeks, days, hours, minutes or seconds, such as PT5H, PT30S or P1D (0 means run once)",
+/** An ISO 8601 duration such as PT5H, PT30S or P1D, in milliseconds. */
+export function durationValue(hint = "") {
+  return z.unknown().transform((raw, context) => {
+    const value = parseDurationMs(String(raw));
+    if (value !== undefined) return value;
+
+    context.addIssue({ code: "custom", message: DURATION_FORM + hint });
+    return z.NEVER;
   });
-  return z.NEVER;
-});
+}
 
 /** Where the first import starts: a fixed instant or a time before the run. */
 export type StartDate =

@@ -189,7 +189,7 @@ export const SETTINGS = {
     duration_period: setting({
       description:
         "Wait between the end of a run and the start of the next (ISO 8601; 0 runs once).",
-      schema: durationValue,
+      schema: durationValue(" (0 means run once)"),
       default: "PT5H",
       kind: "string",
     }),
@@ -311,13 +311,13 @@ export const SETTINGS = {
     }),
     api_backoff: setting({
       description: "Maximum wait between two retries (ISO 8601 duration).",
-      schema: durationValue,
+      schema: durationValue(),
       default: "PT30S",
       kind: "string",
     }),
     api_timeout: setting({
       description: "Time limit of one ThreatHQ request (ISO 8601 duration).",
-      schema: durationValue,
+      schema: durationValue(),
       default: "PT60S",
       kind: "string",
     }),

@@ -231,7 +231,8 @@ t("invalid settings fail and skip the rest", async () => {
     run.stdout,
     /\n {17}connector\.metrics_port \(CONNECTOR_METRICS_PORT\) from environment/,
   );
-  assert.match(lineOf(run, "settings"), "(2 problems)");
+  assert.match(lineOf(run, "settings"), "(6 problems)");
+  assert.match(run.stdout, /opencti\.token \(OPENCTI_TOKEN\): missing/);
   for (const name of ["threathq", "opencti", "rabbitmq", "directory"]) {
     assert.match(lineOf(run, name), "skip", name);
     assert.match(lineOf(run, name), "the settings are invalid", name);

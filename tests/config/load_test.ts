@@ -202,6 +202,7 @@ t("--config with a missing file is an error", async () => {
     }));
     assert.match(error.message, "file not found");
     assert.match(error.message, "absent.yml");
+    assert.match(error.message, "  - --config: file not found");
   });
 });
 
@@ -214,6 +215,73 @@ t("unknown keys and variables are ignored", async () => {
       mode: "run",
     });
     assert.is(settings.connector.name, "Cofense ThreatHQ");
+  });
+});
+
+t("misspelled keys in files warn with the closest name", async () => {
+  const files = {
+    ".env": "CONNECTOR_DURATON_PERIOD=PT1H\nOTHER_TOOL_SETTING=1\n",
+    "config.yml":
+      "cofense_threathq:\n  import_start_dat: P1D\nother_tool:\n  key: 1\n",
+  };
+  await withFiles(files, async (cwd) => {
+    const { warnings, settings } = await loadSettings({
+      cwd,
+      env: { ...RUN_ENV, CONNECTOR_UNKNOWN_IN_ENV: "x" },
+      mode: "run",
+    });
+    const unknown = warnings.filter((w) =>
+      w.message === "Unknown setting ignored"
+    );
+    assert.equal(unknown.map((w) => w.attributes), [
+      {
+        source: ".env",
+        key: "CONNECTOR_DURATON_PERIOD",
+        closest_setting: "CONNECTOR_DURATION_PERIOD",
+      },
+      {
+        source: "config.yml",
+        key: "cofense_threathq.import_start_dat",
+        closest_setting: "cofense_threathq.import_start_date",
+      },
+    ]);
+    assert.is(settings.connector.duration_period, 5 * 3_600_000);
+  });
+});
+
+t("ChangeMe counts as no value", async () => {
+  const yaml = "opencti:\n  token: ChangeMe\nconnector:\n  id: ChangeMe\n";
+  await withFiles({ "config.yml": yaml }, async (cwd) => {
+    const { settings, origins } = await loadSettings({
+      cwd,
+      env: RUN_ENV,
+      mode: "run",
+    });
+    assert.is(settings.opencti.token, RUN_ENV.OPENCTI_TOKEN);
+    assert.is(settings.connector.id, CONNECTOR_ID);
+    assert.is(origins["opencti.token"], "environment");
+
+    const error = await configErrorOf(
+      loadSettings({ cwd, env: {}, mode: "run" }),
+    );
+    assert.match(error.message, "opencti.token (OPENCTI_TOKEN): missing");
+    assert.match(error.message, "ChangeMe counts as missing");
+  });
+});
+
+t("invalid and missing settings come in one error", async () => {
+  const env = { COFENSE_THREATHQ_API_RETRY: "-1", CONNECTOR_ID: "nope" };
+  await withFiles({}, async (cwd) => {
+    const error = await configErrorOf(loadSettings({ cwd, env, mode: "run" }));
+    const paths = error.problems.map((problem) => problem.path);
+    assert.equal(paths, [
+      "connector.id",
+      "cofense_threathq.api_retry",
+      "opencti.url",
+      "opencti.token",
+      "cofense_threathq.token_user",
+      "cofense_threathq.token_password",
+    ]);
   });
 });
 

@@ -98,9 +98,17 @@ t("durations reject years, months and other text", () => {
     assert.is(parseDurationMs(raw), undefined, `input ${raw}`);
   }
   assert.match(
-    durationValue.safeParse("5h").error?.issues[0].message ?? "",
+    durationValue().safeParse("5h").error?.issues[0].message ?? "",
     "PT5H",
   );
+});
+
+t("duration errors carry only their own hint", () => {
+  const plain = durationValue().safeParse("60").error?.issues[0].message;
+  assert.not.match(plain ?? "", "run once");
+  const period = durationValue(" (0 means run once)").safeParse("60").error
+    ?.issues[0].message;
+  assert.match(period ?? "", "(0 means run once)");
 });
 
 t("start dates accept a day at midnight UTC", () => {

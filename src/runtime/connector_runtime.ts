@@ -28,6 +28,7 @@ import {
   createThreatHqClient,
 } from "../threathq/http_client.ts";
 import { VERSION } from "../version.ts";
+import { guardAmqpRejections } from "./amqp_rejection_guard.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { createDestinations, type Destinations } from "./destinations.ts";
 import { isAbortOf } from "./fatal_errors.ts";
@@ -108,13 +109,14 @@ export async function runConnector(
   };
   signal.addEventListener("abort", onStop, { once: true });
 
-  const health = settings.connector.expose_metrics
-    ? startHealth(settings, status, metrics, logger, secrets)
-    : undefined;
-  if (health !== undefined) options.onHealthServer?.(health);
-
+  const removeGuard = guardAmqpRejections(logger);
+  let health: HealthServer | undefined;
   let platform: PlatformConnection | undefined;
   try {
+    if (settings.connector.expose_metrics) {
+      health = startHealth(settings, status, metrics, logger, secrets);
+      options.onHealthServer?.(health);
+    }
     if (toPlatform) {
       platform = await connectOrStop(options, metrics, clock);
       if (platform === undefined) return EXIT_OK;
@@ -128,6 +130,7 @@ export async function runConnector(
       await settleWithin(health.shutdown(), "health server shutdown", logger);
     }
     logger.info("Connector stopped");
+    removeGuard();
   }
 }
 

@@ -26,6 +26,24 @@ const DEFAULT_COMMAND = "run";
 
 const USAGE = topLevelHelp();
 
+/**
+ * Writes all bytes, and drops them once the reader has gone away (as in
+ * `threathq-connector check | head -1`), so a closed pipe ends no command.
+ */
+function writeAll(
+  stream: { writeSync(bytes: Uint8Array): number },
+  bytes: Uint8Array,
+): void {
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      written += stream.writeSync(bytes.subarray(written));
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+}
+
 function processContext(): CliContext {
   const encoder = new TextEncoder();
   const controller = new AbortController();
@@ -36,8 +54,8 @@ function processContext(): CliContext {
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     stdin: Deno.stdin.readable,
-    stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    stderr: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+    stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+    stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
     signal: controller.signal,
   };
 }

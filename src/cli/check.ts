@@ -5,10 +5,12 @@
  * and RabbitMQ after the platform, which may return its address. It never
  * registers the connector and never prints a secret.
  *
- * Exit status: 0 when no check failed, 1 otherwise. Invalid settings and
- * usage errors exit 1 too, so scripts only test for 0.
+ * Exit status: 0 when no check failed, 1 otherwise (invalid settings
+ * included, since they are one of the checks), 2 for bad usage as with
+ * every command.
  */
 import { resolve } from "node:path";
+import { EXIT_INVALID_SETTINGS } from "../errors.ts";
 import {
   ConfigError,
   findSources,
@@ -68,7 +70,7 @@ export function checkHelp(): string {
     settings: "all",
     notes: [
       "Output on standard output: one line per check, the status (ok, FAIL or skip), the check (settings, threathq, opencti, rabbitmq, directory) and a message; a failure ends with ` — fix: ` and what to change. Indented lines give details of the line above, and the last line counts the results.",
-      "Exit status: 0 when no check failed, 1 otherwise, invalid settings and usage errors included (`run` exits 2 for those).",
+      "Exit status: 0 when no check failed, 1 otherwise (invalid settings included), 2 for bad usage.",
     ],
   });
 }
@@ -111,7 +113,7 @@ export async function runCheck(
   const parsed = parseArguments(args);
   if (typeof parsed === "string") {
     context.stderr(`check: ${parsed}; see threathq-connector check --help\n`);
-    return FAILED;
+    return EXIT_INVALID_SETTINGS;
   }
   if (parsed.help) {
     context.stdout(checkHelp());

@@ -313,15 +313,15 @@ t("missing --config file fails settings", async () => {
   assert.match(run.stdout, "absent.yml");
 });
 
-t("usage errors exit 1", async () => {
+t("usage errors exit 2", async () => {
   const unknown = await check({}, { args: ["--verbose"] });
   const noValue = await check({}, { args: ["--config"] });
 
-  assert.is(unknown.code, 1);
+  assert.is(unknown.code, 2);
   assert.match(unknown.stderr, 'unknown argument "--verbose"');
   assert.match(unknown.stderr, "check --help");
   assert.is(unknown.stdout, "");
-  assert.is(noValue.code, 1);
+  assert.is(noValue.code, 2);
   assert.match(noValue.stderr, "missing value after --config");
 });
 

@@ -196,7 +196,7 @@ t("check help states output and exit status", () => {
   assert.match(text, "Usage: threathq-connector check [--config PATH]");
   assert.match(text, "ok, FAIL or skip");
   assert.match(text, "10 seconds");
-  assert.match(text, "1 otherwise, invalid settings and usage errors included");
+  assert.match(text, "1 otherwise (invalid settings included), 2 for bad usage");
 });
 
 t("long option moves its description down", () => {

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { stringify as stringifyYaml } from "yaml";
 import { settingEntries, type SettingEntry } from "../src/config/settings.ts";
-import { durationValue, urlValue } from "../src/config/parsers.ts";
+import { isDurationSchema, urlValue } from "../src/config/parsers.ts";
 import { VERSION } from "../src/version.ts";
 
 /**
@@ -19,6 +19,16 @@ import { VERSION } from "../src/version.ts";
 export const CONTAINER_ENVIRONMENT: Record<string, string> = {
   CONNECTOR_EXPOSE_METRICS: "true",
   CONNECTOR_METRICS_BIND_ADDRESS: "0.0.0.0",
+};
+
+/**
+ * Compose values that differ from the samples': the platform by the service
+ * name OpenCTI's own compose file gives it (localhost would be this
+ * container), and the image's data volume as the output directory.
+ */
+export const COMPOSE_VALUES: Record<string, string> = {
+  OPENCTI_URL: "http://opencti:8080",
+  CONNECTOR_SEND_TO_DIRECTORY_PATH: "/var/lib/threathq-connector",
 };
 
 // TODO: set the public repository URL and image name once the project is
@@ -81,7 +91,7 @@ function propertySchema(entry: SettingEntry): Record<string, unknown> {
   }
 
   if (entry.spec.schema === urlValue) property.format = "uri";
-  if (entry.spec.schema === durationValue) property.format = "duration";
+  if (isDurationSchema(entry.spec.schema)) property.format = "duration";
   if (entry.spec.secret) {
     property.format = "password";
     property.writeOnly = true;
@@ -263,7 +273,8 @@ export function renderConfigYmlSample(): string {
 
 /** Returns the compose file's value of a setting. */
 export function composeValue(entry: SettingEntry): string {
-  return CONTAINER_ENVIRONMENT[entry.env] ?? sampleValue(entry);
+  return COMPOSE_VALUES[entry.env] ?? CONTAINER_ENVIRONMENT[entry.env] ??
+    sampleValue(entry);
 }
 
 /** Renders `docker-compose.yml` with every setting in `environment`. */
@@ -298,7 +309,9 @@ export function renderCompose(): string {
     "      - /tmp",
     "    volumes:",
     "      - threathq-data:/var/lib/threathq-connector",
-    "    restart: always",
+    "    # Invalid settings (exit 2) and rejected credentials (exit 3) do not",
+    "    # get better by restarting, so restarts stop after five failures.",
+    "    restart: on-failure:5",
     "volumes:",
     "  threathq-data:",
   ].join("\n") + "\n";

@@ -161,15 +161,24 @@ export function parseDurationMs(text: string): number | undefined {
 const DURATION_FORM =
   "expected an ISO 8601 duration in weeks, days, hours, minutes or seconds, such as PT5H, PT30S or P1D";
 
+const durationSchemas = new WeakSet<z.ZodType>();
+
 /** An ISO 8601 duration such as PT5H, PT30S or P1D, in milliseconds. */
 export function durationValue(hint = "") {
-  return z.unknown().transform((raw, context) => {
+  const schema = z.unknown().transform((raw, context) => {
     const value = parseDurationMs(String(raw));
     if (value !== undefined) return value;
 
     context.addIssue({ code: "custom", message: DURATION_FORM + hint });
     return z.NEVER;
   });
+  durationSchemas.add(schema);
+  return schema;
+}
+
+/** Returns whether a setting's schema was made by `durationValue`. */
+export function isDurationSchema(schema: z.ZodType): boolean {
+  return durationSchemas.has(schema);
 }
 
 /** Where the first import starts: a fixed instant or a time before the run. */

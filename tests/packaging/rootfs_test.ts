@@ -13,6 +13,12 @@ import * as assert from "uvu/assert";
 import { basename, join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import {
+  demoSettings,
+  runFinishedCounts,
+  startDemoSimulator,
+  summarizeOutput,
+} from "../../scripts/demo.ts";
+import {
   assembleStandIn,
   CA_BUNDLE,
   DATA_DIRECTORY,
@@ -154,8 +160,27 @@ chrootTest("program converts a threat", async () => {
   assert.ok(types.includes("report"), `no report in ${types.join(",")}`);
 });
 
-// TODO: run the demo's directory-only run here (`deno task demo` against the
-// ThreatHQ simulator) and check the bundles it writes to the data directory.
+chrootTest("program runs the demo into the data directory", async () => {
+  const demo = await startDemoSimulator({ generatedThreats: 30 });
+  try {
+    const result = await runProgram(
+      ["run"],
+      demoSettings({
+        simulator: demo.simulator,
+        outputDirectory: DATA_DIRECTORY,
+      }),
+    );
+
+    assert.is(result.code, 0, result.stderr);
+    const summary = await summarizeOutput(data);
+    assert.ok(summary.files.length > 0, "no bundle file written");
+    assert.ok(summary.reports > 0, "no report in the bundles");
+    const counts = runFinishedCounts(result.stderr);
+    assert.ok((counts?.threats_mapped ?? 0) > 0, result.stderr.slice(-2000));
+  } finally {
+    await demo.close();
+  }
+});
 
 chrootTest("program runs as the image user", async () => {
   const result = await runProbe(

@@ -74,7 +74,7 @@ export type ScreenshotResult =
   /** HTTP 404: ThreatHQ has no screenshot for the threat. */
   | { kind: "missing"; error: ThreatHqNotFoundError }
   | { kind: "too_large"; bytes: number; exact: boolean }
-  /** Neither PNG, JPEG nor GIF; `firstBytes` in hex. */
+  /** Neither PNG, JPEG nor GIF. `firstBytes` is in hex. */
   | { kind: "not_image"; firstBytes: string };
 
 /** The most ids, and results, one `threat/search` request carries. */
@@ -157,7 +157,7 @@ export interface ThreatHqApi {
     options: { maxBytes: number; signal?: AbortSignal },
   ): Promise<PdfResult>;
   /**
-   * The screenshot of a phish threat's page (`screenshot/{id}`); a 404 is
+   * The screenshot of a phish threat's page (`screenshot/{id}`). A 404 is
    * returned as `missing`. The request always goes to the base URL, built
    * from the threat id, whatever URL the threat names.
    */

@@ -23,7 +23,7 @@ export interface ReportAttachment {
   data: Uint8Array;
 }
 
-/** What the downloads need from the sync engine's context. */
+/** The parts of the sync engine's context that the downloads use. */
 export interface AttachmentContext {
   api: ThreatHqApi;
   logger: Logger;
@@ -116,7 +116,7 @@ export async function fetchAttachments(
   return result;
 }
 
-/** Returns a download failure as a problem; rethrows what ends the run. */
+/** Turns a download failure into a problem. Rethrows an error that ends the run. */
 function downloadFailure(
   error: unknown,
   event: ThreatEvent,

@@ -113,7 +113,7 @@ async function readIntoOneBuffer(
     releaseBytes(new Uint8Array(buffer));
     return { kind: "too_large", bytes: length, exact: false };
   }
-  // With a Content-Length the slack is one byte; without one it can be
+  // With a Content-Length the slack is one byte. Without one it can be
   // half the buffer, which is worth a copy to give back.
   if (declared === undefined && length < buffer.byteLength) {
     buffer = buffer.transfer(length);

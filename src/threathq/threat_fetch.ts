@@ -164,7 +164,7 @@ async function fetchSingly<T>(
   }
 }
 
-/** One threat's result: mapped or not, with its PDF and map problems. */
+/** One threat's result: mapped or not, with its attachment and map problems. */
 interface MapStep<T> {
   mapped?: MappedThreat<T>;
   problems: SyncProblem[];

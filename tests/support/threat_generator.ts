@@ -415,7 +415,7 @@ export function generateMalwareThreat(
   };
 }
 
-/** A URL-parts object, the `*_1` form ThreatHQ gives each URL. */
+/** Splits a URL into the URL-parts object of ThreatHQ's `*_1` fields. */
 function urlParts(url: string): Record<string, unknown> {
   const parsed = new URL(url);
   const parts: Record<string, unknown> = {
@@ -451,7 +451,7 @@ function kitHashes(random: Random): Record<string, string> {
   };
 }
 
-/** A phishing kit with files; some files hold drop addresses. */
+/** Generates a phishing kit with files, some of which contain drop addresses. */
 function kit(random: Random): Record<string, unknown> {
   const kitName = `${word(random)}-kit.zip`;
   const folder = kitName.replace(/\.zip$/, "");
@@ -477,8 +477,8 @@ function kit(random: Random): Record<string, unknown> {
     ...kitHashes(random),
     files,
   };
-  // The REST reference lists drop addresses under `observedEmails`, the
-  // Python SDK under `files[].emails`; some kits get both.
+  // The REST reference lists drop addresses under `observedEmails` and the
+  // Python SDK under `files[].emails`, so some kits get both.
   const emails = files.flatMap((file) => file.emails);
   if (emails.length > 0 && random() < 0.5) {
     result.observedEmails = emails.map(({ email }) => ({ email }));
@@ -487,8 +487,8 @@ function kit(random: Random): Record<string, unknown> {
 }
 
 /**
- * The screenshot field: usually both forms, sometimes only the deprecated
- * string, sometimes absent.
+ * Generates the screenshot field: usually both forms, sometimes only the
+ * deprecated string, sometimes none (undefined).
  */
 function screenshot(random: Random, id: number) {
   const url = `https://www.threathq.com/apiv1/screenshot/${id}`;

@@ -1,8 +1,8 @@
 /**
  * A CONNECT proxy on loopback for the HTTPS_PROXY test. It opens a tunnel
  * to the requested host and port and relays bytes both ways without
- * reading them, as an HTTPS proxy does. It refuses (HTTP 403) any target
- * that is not a loopback address, and answers any other method with 405.
+ * reading them, as an HTTPS proxy does. It rejects any target that is not
+ * a loopback address with HTTP 403, and any other method with 405.
  */
 
 export interface ConnectProxy {

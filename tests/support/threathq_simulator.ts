@@ -114,7 +114,7 @@ export interface ThreatHqSimulator {
   hideFromSearch(threatType: SimThreatType, threatId: number): void;
   /** Serves these bytes as the PDF report (null: answer 500). */
   setPdf(threatId: number, body: Uint8Array | null): void;
-  /** Serves these bytes as the phish screenshot (null: answer 404). */
+  /** Serves these bytes as the phish screenshot (null: respond 404). */
   setScreenshot(threatId: number, body: Uint8Array | null): void;
   /** Makes every position issued so far invalid (HTTP 400). */
   expirePositions(): void;

@@ -125,7 +125,7 @@ t("null body", async () => {
   assert.equal(result, { kind: "complete", data: new Uint8Array(0) });
 });
 
-/** A default (not byte) stream of the given chunks. */
+/** Returns a default stream, not a byte stream, of the given chunks. */
 function defaultStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {

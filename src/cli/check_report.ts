@@ -78,25 +78,7 @@ export function formatSummary(results: readonly CheckResult[]): string {
   } failed, ${count("skip")} skipped\n`;
 }
 
-/**
- * Replaces every secret value in the text with `***`, as the logger does.
- * Longer secrets go first, so a secret that contains another is replaced
- * whole.
- */
-export function redactSecrets(
-  text: string,
-  secrets: readonly string[],
-): string {
-  const ordered = secrets.filter((secret) => secret !== "")
-    .sort((a, b) => b.length - a.length);
-  let result = text;
-  for (const secret of ordered) {
-    result = result.replaceAll(secret, "***");
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) result = result.replaceAll(encoded, "***");
-  }
-  return result;
-}
+export { redactSecrets } from "../log/redact.ts";
 
 /**
  * Returns the failed result for an error whose message ends with its own

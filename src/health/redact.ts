@@ -5,6 +5,7 @@
  * replaced too, because it may carry a password that no setting declares,
  * such as the broker credentials that OpenCTI returns at registration.
  */
+import { redactSecrets as redactText } from "../log/redact.ts";
 import { escapeLabelValue } from "./prometheus_text.ts";
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"]+@/gi;
@@ -14,17 +15,10 @@ export function redactSecrets(
   text: string,
   secrets: readonly string[],
 ): string {
-  let result = text.replace(URL_CREDENTIALS, "$1***@");
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-
-    // The escaped forms go first: they are longer than the raw secret.
-    const forms = new Set([
-      JSON.stringify(secret).slice(1, -1),
-      escapeLabelValue(secret),
-      secret,
-    ]);
-    for (const form of forms) result = result.replaceAll(form, "***");
-  }
-  return result;
+  const withoutCredentials = text.replace(URL_CREDENTIALS, "$1***@");
+  return redactText(
+    withoutCredentials,
+    secrets,
+    (secret) => [escapeLabelValue(secret)],
+  );
 }

@@ -8,6 +8,8 @@
  * are replaced by `***` wherever they would appear in a line.
  */
 
+import { redactSecrets } from "./redact.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export type LogAttributes = Record<string, unknown>;
@@ -80,18 +82,6 @@ function toJsonValue(_key: string, value: unknown): unknown {
   return value;
 }
 
-function redact(line: string, secrets: readonly string[]): string {
-  let result = line;
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-    result = result.replaceAll(secret, "***");
-    // The same secret as it appears inside a JSON string.
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) result = result.replaceAll(escaped, "***");
-  }
-  return result;
-}
-
 function formatPlain(
   level: LogLevel,
   name: string,
@@ -136,7 +126,7 @@ export function createLogger(options: LoggerOptions): Logger {
         ...(attributes === undefined ? {} : { attributes }),
       }, toJsonValue)
       : formatPlain(level, options.name, message, attributes);
-    sink(redact(line, secrets));
+    sink(redactSecrets(line, secrets));
   };
 
   return {

@@ -129,15 +129,34 @@ export class ThreatHqTimeoutError extends ThreatHqError {
   }
 }
 
+/** Joins the distinct messages of an error and its causes, outermost first. */
+function causeChain(cause: unknown): string {
+  const messages: string[] = [];
+  for (
+    let error = cause, depth = 0;
+    error !== undefined && depth < 5;
+    depth++
+  ) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!messages.some((seen) => seen.includes(message))) {
+      messages.push(
+        message,
+      );
+    }
+    error = error instanceof Error ? error.cause : undefined;
+  }
+  return messages.join(": ");
+}
+
 /** The connection failed (DNS, refused, reset), after the last retry. */
 export class ThreatHqNetworkError extends ThreatHqError {
-  constructor(info: ThreatHqRequestInfo, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+  constructor(info: ThreatHqRequestInfo, cause: unknown, origin?: string) {
+    const target = origin === undefined ? "" : ` to ${origin}`;
     super(
       info,
-      `${
-        describe(info)
-      } failed: ${reason}; check COFENSE_THREATHQ_API_BASE_URL and the proxy variables`,
+      `${describe(info)}${target} failed: ${
+        causeChain(cause)
+      }; check COFENSE_THREATHQ_API_BASE_URL and the proxy variables`,
       cause,
     );
     this.name = "ThreatHqNetworkError";

@@ -374,7 +374,7 @@ export function createThreatHqClient(
       }
       if (isNetworkError(error) || error instanceof TypeError) {
         const cause = isNetworkError(error) ? error.cause ?? error : error;
-        const failed = new ThreatHqNetworkError(info, cause);
+        const failed = new ThreatHqNetworkError(info, cause, url.origin);
         throw new AttemptFailure({ error: failed, retryable: true });
       }
       throw error;

@@ -89,4 +89,13 @@ t("secrets are redacted everywhere in a line", () => {
   assert.is(logger.records()[0].message, "Header *** seen");
 });
 
+t("very short secrets are left in place", () => {
+  const logger = createMemoryLogger({ secrets: ["p", "u1", "pass"] });
+  logger.info("upload complete", { user: "u1", token: "pass" });
+  const line = logger.lines[0];
+  assert.match(line, "upload complete");
+  assert.match(line, '"user":"u1"');
+  assert.match(line, '"token":"***"');
+});
+
 t.run();

@@ -242,6 +242,15 @@ export class ConnectorMetrics {
   /** Counts one message sent to the platform with objects of these types. */
   recordBundleSent(objectTypes: readonly string[]): void {
     this.bundlesSent.inc();
+    this.recordObjects(objectTypes);
+  }
+
+  /**
+   * Counts objects that reached their destination without a platform
+   * message, as in directory-only mode; `bundles_sent_total` stays for
+   * platform messages.
+   */
+  recordObjects(objectTypes: readonly string[]): void {
     this.recordsSent.inc(objectTypes.length);
     for (const type of objectTypes) this.stixObjectsSent.inc({ type });
   }

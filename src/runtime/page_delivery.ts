@@ -176,8 +176,14 @@ export function createPageDelivery(options: PageDeliveryOptions): PageDelivery {
         ? undefined
         : await directory.write(makeBundle(objects));
       if (queue === undefined) {
-        const types = countTypes(objects.map((object) => object.type));
-        return { objects: objects.length, messages: 0, file, types };
+        const written = objects.map((object) => object.type);
+        metrics.recordObjects(written);
+        return {
+          objects: objects.length,
+          messages: 0,
+          file,
+          types: countTypes(written),
+        };
       }
 
       deliverOptions.signal.throwIfAborted();

@@ -145,6 +145,8 @@ t("directory only writes the whole bundle", async () => {
     assert.is(result.objects, objects.length);
     assert.is(result.messages, 0);
     assert.is(settings.metrics.bundlesSent.get(), 0);
+    assert.is(settings.metrics.recordsSent.get(), objects.length);
+    assert.is(settings.metrics.stixObjectsSent.get({ type: "report" }), 1);
   });
 });
 

@@ -13,6 +13,7 @@ import type { ThreatHqApi } from "./api.ts";
 import type { ThreatEvent } from "./changelog.ts";
 import { isThreatHqError, ThreatHqAuthError } from "./errors.ts";
 import type { ImageType } from "./image_type.ts";
+import { screenshotUrlOf } from "./phish_schema.ts";
 import type { SyncProblem } from "./threat_fetch.ts";
 
 /** A file to attach to the threat's OpenCTI report (`x_opencti_files`). */
@@ -44,34 +45,6 @@ type FileOutcome =
 
 const reportFlagSchema = z.looseObject({ hasReport: z.unknown().optional() });
 
-const screenshotFieldSchema = z.looseObject({
-  screenshot: z.looseObject({
-    url: z.unknown().optional(),
-    url_1: z.unknown().optional(),
-  }),
-});
-
-const urlPartsSchema = z.looseObject({ url: z.string() });
-
-/**
- * Returns the screenshot URL a phish threat names (`screenshot.url_1.url`,
- * else the deprecated `screenshot.url`), or undefined when it names none.
- * The URL only shows that a screenshot exists: it is never requested.
- */
-export function screenshotUrlOf(detail: unknown): string | undefined {
-  const parsed = screenshotFieldSchema.safeParse(detail);
-  if (!parsed.success) return undefined;
-
-  const { url, url_1 } = parsed.data.screenshot;
-  const parts = urlPartsSchema.safeParse(url_1);
-  const candidates = [
-    parts.success ? parts.data.url : undefined,
-    typeof url === "string" ? url : undefined,
-  ];
-  return candidates.map((candidate) => candidate?.trim())
-    .find((candidate) => candidate !== undefined && candidate !== "");
-}
-
 function wantsPdf(
   event: ThreatEvent,
   detail: unknown,
@@ -88,6 +61,8 @@ function wantsScreenshot(
   context: AttachmentContext,
 ): boolean {
   if (!context.importReportPdf || event.threatType !== "phish") return false;
+  // The URL only shows that a screenshot exists. It is never requested,
+  // because it may name any host: the request is built from the id.
   return screenshotUrlOf(detail) !== undefined;
 }
 

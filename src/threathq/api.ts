@@ -264,6 +264,8 @@ export function createThreatHqApi(client: ThreatHqClient): ThreatHqApi {
     return { kind: "pdf", data: body.data };
   }
 
+  // NOTE: which status ThreatHQ returns for a phish without a screenshot is
+  // not documented. A 404 is taken as missing, and a 5xx is retried.
   async function screenshot(
     threatId: number,
     options: { maxBytes: number; signal?: AbortSignal },

@@ -329,14 +329,15 @@ export const SETTINGS = {
       kind: "string",
     }),
     import_report_pdf: setting({
-      description: "Attach each threat's PDF report to its OpenCTI report.",
+      description:
+        "Attach each malware threat's PDF report and each phish threat's screenshot to its OpenCTI report.",
       schema: booleanValue,
       default: "true",
       kind: "boolean",
     }),
     import_report_pdf_max_bytes: setting({
       description:
-        "Largest PDF attached, in bytes; larger ones are left off with a warning.",
+        "Largest PDF or screenshot attached, in bytes; larger ones are left off with a warning.",
       schema: integerValue(1),
       default: "10485760",
       kind: "integer",

@@ -9,13 +9,17 @@ import type { Logger } from "../log/logger.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { ConnectorHelper } from "./connector_helper.ts";
 import { createGraphqlClient, type GraphqlClient } from "./graphql_client.ts";
-import { createPlatformApi, type PlatformApi } from "./platform_api.ts";
+import {
+  createPlatformApi,
+  type KnowledgeApi,
+  type PlatformApi,
+} from "./platform_api.ts";
 import { createPlatformHttpClient } from "./tls.ts";
 import { waitForPlatform } from "./wait_for_platform.ts";
 
 export interface PlatformSession {
   client: GraphqlClient;
-  api: PlatformApi;
+  api: PlatformApi & KnowledgeApi;
   helper: ConnectorHelper;
   /** `about.version` of the platform. */
   version: string;
@@ -30,6 +34,12 @@ export interface OpenSessionOptions {
   signal?: AbortSignal;
   /** Replaces the global `fetch`, for tests. */
   fetch?: typeof fetch;
+  /** Interval of the ping loop; default pycti's 40 seconds. */
+  pingIntervalMs?: number;
+  /** Wraps the API before any request, such as to count pings. */
+  wrapApi?: (
+    api: PlatformApi & KnowledgeApi,
+  ) => PlatformApi & KnowledgeApi;
 }
 
 /**
@@ -59,13 +69,15 @@ export async function openPlatformSession(
       httpClient,
       fetch: options.fetch,
     });
-    const api = createPlatformApi(client);
+    const created = createPlatformApi(client);
+    const api = options.wrapApi?.(created) ?? created;
     const version = await waitForPlatform(api, options);
     const helper = await ConnectorHelper.register({
       api,
       settings: options.settings,
       logger: options.logger,
       clock: options.clock,
+      pingIntervalMs: options.pingIntervalMs,
     }, options.signal);
     return { client, api, helper, version, close };
   } catch (error) {

@@ -68,6 +68,11 @@ export interface WorldOptions {
   platformToken?: string;
   /** Leaves the shared samples out even when `../shared` exists. */
   withoutSharedSamples?: boolean;
+  /**
+   * Threats served besides the fixtures, samples and generated ones. Each
+   * gets a published changelog entry after all the others, in this order.
+   */
+  extraThreats?: ReadonlyArray<Record<string, unknown>>;
 }
 
 export interface World {
@@ -100,14 +105,9 @@ async function threatsAndChangelog(options: WorldOptions, startMs: number) {
       | Array<Record<string, unknown>>
       | undefined;
   const known = [...fixtures, ...shared ?? []];
-  const knownEvents: ChangelogEvent[] = known.map((threat, index) => ({
-    threatType: String(threat.threatType).toLowerCase() === "phish"
-      ? "phish"
-      : "malware",
-    threatId: threat.id as number,
-    occurredOn: startMs + index,
-    deleted: false,
-  }));
+  const knownEvents = known.map((threat, index) =>
+    publishedEvent(threat, startMs + index)
+  );
 
   const generated = generateThreatData({
     seed: 11,
@@ -121,10 +121,33 @@ async function threatsAndChangelog(options: WorldOptions, startMs: number) {
   if (!options.withoutSharedSamples && shared === undefined) {
     noteSharedSamplesMissing();
   }
+  const changelog = [...knownEvents, ...generated.changelog];
+  const extra = options.extraThreats ?? [];
+  const last = changelog.reduce(
+    (latest, event) => Math.max(latest, event.occurredOn),
+    startMs,
+  );
+  extra.forEach((threat, index) => {
+    changelog.push(publishedEvent(threat, last + 1 + index));
+  });
   return {
-    served: [...known, ...generated.threats],
-    changelog: [...knownEvents, ...generated.changelog],
+    served: [...known, ...generated.threats, ...extra],
+    changelog,
     usesSharedSamples: shared !== undefined,
+  };
+}
+
+function publishedEvent(
+  threat: Record<string, unknown>,
+  occurredOn: number,
+): ChangelogEvent {
+  return {
+    threatType: String(threat.threatType).toLowerCase() === "phish"
+      ? "phish"
+      : "malware",
+    threatId: threat.id as number,
+    occurredOn,
+    deleted: false,
   };
 }
 

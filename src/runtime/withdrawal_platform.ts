@@ -236,8 +236,11 @@ async function withdrawIndicator(
     return;
   }
 
-  await context.platform.setRevoked(indicator.id, true, context.signal);
+  // The label goes first: it marks the indicator as the connector's to
+  // restore, so a run that fails between the two edits and repeats the page
+  // finds it labelled, and a later re-publish can still revalidate it.
   await context.platform.addObjectLabel(indicator.id, label.id, context.signal);
+  await context.platform.setRevoked(indicator.id, true, context.signal);
   counts.indicatorsRevoked++;
 }
 

@@ -474,6 +474,31 @@ t("platform failure is thrown", async () => {
   assert.instance(failure, GraphqlError);
 });
 
+t("failure between label and revoke is repaired", async () => {
+  const threat = seed({ threatId: 1001, domains: ["only.example"] });
+  standin.failNext("StixDomainObjectEdit", {
+    code: "FUNCTIONAL_ERROR",
+    message: "Lock timeout",
+  });
+
+  let failure: unknown;
+  try {
+    await handler.handle([deletion(1001)]);
+  } catch (error) {
+    failure = error;
+  }
+  assert.instance(failure, GraphqlError);
+  assert.equal(labelsOf(indicatorOf("only.example")), [WITHDRAWN_LABEL]);
+  assert.is(indicatorOf("only.example").revoked, false);
+
+  await handler.handle([deletion(1001)]);
+  assert.is(indicatorOf("only.example").revoked, true);
+
+  await handler.handle([], undefined, [threat]);
+  assert.is(indicatorOf("only.example").revoked, false);
+  assert.equal(labelsOf(indicatorOf("only.example")), []);
+});
+
 t("aborted signal stops the handler", async () => {
   seed({ threatId: 1001, domains: ["only.example"] });
   const controller = new AbortController();

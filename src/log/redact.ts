@@ -5,8 +5,8 @@
 
 /**
  * Secrets shorter than this are not replaced: a one- or two-letter value
- * (a test password such as `p`) would blank out every word that holds the
- * letter, and no real token or password is that short.
+ * (a test password such as `p`) would blank out every word that contains
+ * the letter, and no real token or password is that short.
  */
 export const MIN_REDACTED_LENGTH = 4;
 

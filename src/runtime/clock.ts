@@ -1,4 +1,4 @@
-/** Time as the main loop sees it, injected so tests never sleep for real. */
+/** The main loop's source of time, injected so tests never sleep for real. */
 export interface Clock {
   /** Current time in epoch milliseconds. */
   now(): number;
@@ -21,7 +21,7 @@ export const systemClock: Clock = {
     }),
 };
 
-/** A clock that advances only when a sleep is awaited, for tests. */
+/** Creates a clock that advances only when a sleep is awaited, for tests. */
 export function createFakeClock(startMs = Date.UTC(2026, 0, 1)): Clock & {
   sleeps: number[];
 } {

@@ -1,13 +1,13 @@
 /**
  * The connector's one loop: check the platform's push queue, run, wait
  * `duration_period` from the end of the run, repeat. A run that fails is
- * logged and retried at the next period; only rejected credentials and
- * invalid settings end the process, by throwing out of the loop.
+ * logged and retried at the next period. Only errors that end the process,
+ * such as rejected credentials, throw out of the loop.
  */
 import type { Logger } from "../log/logger.ts";
 import type { Clock } from "./clock.ts";
 
-/** What one run reports back to the loop. */
+/** The result of one run, as the loop needs it. */
 export interface RunOutcome {
   ok: boolean;
 }
@@ -36,7 +36,7 @@ export interface LoopOptions {
   queueThresholdMb: number;
   /** How often a buffering connector checks the queue again. */
   bufferingCheckMs?: number;
-  /** Longest wait between two liveness ticks. */
+  /** Maximum wait between two liveness ticks, in milliseconds. */
   tickMs?: number;
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from "../log/logger.ts";
 import {
   type MappedThreat as MapperThreat,
   type MappingOptions,
-  mapThreat,
+  mapThreatOfType,
 } from "../mapper/map_threat.ts";
 import type { MapThreat } from "../threathq/sync.ts";
 
@@ -36,7 +36,9 @@ export function createThreatMapper(
   logger: Logger,
 ): MapThreat<MapperThreat> {
   return (input) => {
-    const result = mapThreat(input.detail, options, {
+    // The changelog entry says which endpoint served the detail, so it
+    // decides the type when the detail itself carries no threatType.
+    const result = mapThreatOfType(input.threatType, input.detail, options, {
       changelogTime: input.occurredOn,
       attachments: input.attachments,
     });

@@ -55,6 +55,23 @@ t("mapped threat carries its objects", async () => {
   assert.ok(types.includes("indicator"));
 });
 
+t("phish detail without threatType maps as phish", async () => {
+  const map = createThreatMapper(
+    { tlp: "amber", impactToExclude: [], promoteIndicators: true },
+    createMemoryLogger(),
+  );
+  const detail = await fixture("phish/full.json");
+  delete detail.threatType;
+  const outcome = await map(input(detail, { threatType: "phish" }));
+
+  assert.ok(outcome?.ok);
+  assert.is(outcome.threat.threatType, "phish");
+  const report = outcome.threat.objects.find((object) =>
+    object.type === "report"
+  ) as { report_types?: string[] } | undefined;
+  assert.equal(report?.report_types, ["Credential Phishing"]);
+});
+
 t("attachment goes into the report", async () => {
   const map = createThreatMapper(
     { tlp: "amber", impactToExclude: [], promoteIndicators: true },

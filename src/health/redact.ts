@@ -8,17 +8,10 @@
 import { redactSecrets as redactText } from "../log/redact.ts";
 import { escapeLabelValue } from "./prometheus_text.ts";
 
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"]+@/gi;
-
 /** Replaces each secret and each URL's credentials with `***`. */
 export function redactSecrets(
   text: string,
   secrets: readonly string[],
 ): string {
-  const withoutCredentials = text.replace(URL_CREDENTIALS, "$1***@");
-  return redactText(
-    withoutCredentials,
-    secrets,
-    (secret) => [escapeLabelValue(secret)],
-  );
+  return redactText(text, secrets, (secret) => [escapeLabelValue(secret)]);
 }

@@ -11,10 +11,18 @@
 export const MIN_REDACTED_LENGTH = 4;
 
 /**
- * Replaces every secret with `***`, in its raw, JSON-escaped and URL-encoded
- * forms, and in any extra forms `moreForms` gives (such as an escaping of
- * the output format). Longer forms go first, so a secret that contains
- * another is replaced whole.
+ * The user information of a URL (`scheme://user:password@host`), which may
+ * carry a password that no setting declares, such as the broker
+ * credentials OpenCTI returns at registration or a proxy login in a URL.
+ */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']+@/gi;
+
+/**
+ * Replaces the user information of every URL and every secret with `***`,
+ * the secrets in their raw, JSON-escaped and URL-encoded forms and in any
+ * extra forms `moreForms` gives (such as an escaping of the output format).
+ * Longer forms go first, so a secret that contains another is replaced
+ * whole.
  */
 export function redactSecrets(
   text: string,
@@ -30,7 +38,7 @@ export function redactSecrets(
     for (const form of moreForms(secret)) forms.add(form);
   }
 
-  let result = text;
+  let result = text.replace(URL_CREDENTIALS, "$1***@");
   for (const form of [...forms].sort((a, b) => b.length - a.length)) {
     result = result.replaceAll(form, "***");
   }

@@ -1099,11 +1099,17 @@ if (await modesApply()) {
 // Output
 
 t("redaction covers URL-encoded secrets", () => {
-  const text = redactSecrets("amqp://guest:p%40ss%2Fword@host and p@ss/word", [
+  const text = redactSecrets("pass=p%40ss%2Fword and p@ss/word", [
     "p@ss/word",
   ]);
 
-  assert.is(text, "amqp://guest:***@host and ***");
+  assert.is(text, "pass=*** and ***");
+});
+
+t("redaction hides URL credentials", () => {
+  const text = redactSecrets("http://user:pw@platform.example.com/x", []);
+
+  assert.is(text, "http://***@platform.example.com/x");
 });
 
 t("redaction replaces longer secrets first", () => {

@@ -98,4 +98,17 @@ t("very short secrets are left in place", () => {
   assert.match(line, '"token":"***"');
 });
 
+t("credentials inside URLs are redacted", () => {
+  const logger = createMemoryLogger();
+  logger.error("Connection failed", {
+    error: "Invalid URL: 'amqp://guest:guest@rabbit mq:5672/'",
+    url: "http://proxyuser:Proxy-Pass-123@opencti.example.com/graphql",
+  });
+  const line = logger.lines[0];
+  assert.not.match(line, "guest:guest");
+  assert.not.match(line, "Proxy-Pass-123");
+  assert.match(line, "amqp://***@rabbit mq:5672/");
+  assert.match(line, "http://***@opencti.example.com/graphql");
+});
+
 t.run();

@@ -1,10 +1,18 @@
 /**
  * The wait before a retry: exponential backoff with full jitter, capped at
- * `api_backoff`, unless the server sent `Retry-After`, which wins.
+ * `api_backoff`, unless the server sent `Retry-After`, which wins up to
+ * `MAX_RETRY_AFTER_MS`.
  */
 
 /** The upper bound of the first retry's wait, before the cap. */
 export const FIRST_RETRY_MAX_MS = 1000;
+
+/**
+ * The longest `Retry-After` obeyed, 15 minutes. A longer one would stall the
+ * run with no sign of life, so the wait is cut to this, and the retry fails
+ * again if the server still refuses.
+ */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
 export interface RetryDelayInput {
   /** 1 for the first retry, 2 for the second, and so on. */
@@ -44,7 +52,7 @@ export function parseRetryAfterMs(
 /** Computes the wait before a retry, in whole milliseconds. */
 export function retryDelayMs(input: RetryDelayInput): number {
   const serverWait = parseRetryAfterMs(input.retryAfter, input.nowMs);
-  if (serverWait !== undefined) return serverWait;
+  if (serverWait !== undefined) return Math.min(serverWait, MAX_RETRY_AFTER_MS);
 
   const exponent = Math.max(0, input.retry - 1);
   const ceiling = Math.min(

@@ -1,6 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import {
+  MAX_RETRY_AFTER_MS,
   parseRetryAfterMs,
   retryDelayMs,
 } from "../../src/threathq/retry_delay.ts";
@@ -90,6 +91,18 @@ for (const item of cases) {
     assert.is(delay, item.expected);
   });
 }
+
+t("Retry-After is cut to fifteen minutes", () => {
+  const day = retryDelayMs({
+    retry: 1,
+    maxDelayMs: 30_000,
+    retryAfter: "86400",
+    nowMs: 0,
+    random: () => 0.5,
+  });
+  assert.is(day, MAX_RETRY_AFTER_MS);
+  assert.is(MAX_RETRY_AFTER_MS, 900_000);
+});
 
 t("full jitter stays within the bound", () => {
   for (let retry = 1; retry <= 8; retry++) {

@@ -163,14 +163,39 @@ const DURATION_FORM =
 
 const durationSchemas = new WeakSet<z.ZodType>();
 
-/** An ISO 8601 duration such as PT5H, PT30S or P1D, in milliseconds. */
-export function durationValue(hint = "") {
+/**
+ * Bounds of a duration that becomes one timer: JavaScript timers fire at
+ * once past 2^31 - 1 ms (about 24.8 days), so one day is the maximum.
+ */
+export const TIMER_DURATION = {
+  minMs: 1000,
+  maxMs: 86_400_000,
+  range: "PT1S to P1D",
+};
+
+/**
+ * An ISO 8601 duration such as PT5H, PT30S or P1D, in milliseconds, within
+ * `[minMs, maxMs]` when bounds are given.
+ */
+export function durationValue(
+  hint = "",
+  bounds: { minMs: number; maxMs: number; range: string } | undefined =
+    undefined,
+) {
   const schema = z.unknown().transform((raw, context) => {
     const value = parseDurationMs(String(raw));
-    if (value !== undefined) return value;
-
-    context.addIssue({ code: "custom", message: DURATION_FORM + hint });
-    return z.NEVER;
+    if (value === undefined) {
+      context.addIssue({ code: "custom", message: DURATION_FORM + hint });
+      return z.NEVER;
+    }
+    if (bounds && (value < bounds.minMs || value > bounds.maxMs)) {
+      context.addIssue({
+        code: "custom",
+        message: `expected a duration from ${bounds.range}`,
+      });
+      return z.NEVER;
+    }
+    return value;
   });
   durationSchemas.add(schema);
   return schema;

@@ -15,6 +15,7 @@ import {
   positiveNumberValue,
   startDateValue,
   textValue,
+  TIMER_DURATION,
   urlValue,
   uuidValue,
 } from "./parsers.ts";
@@ -311,13 +312,13 @@ export const SETTINGS = {
     }),
     api_backoff: setting({
       description: "Maximum wait between two retries (ISO 8601 duration).",
-      schema: durationValue(),
+      schema: durationValue("", TIMER_DURATION),
       default: "PT30S",
       kind: "string",
     }),
     api_timeout: setting({
       description: "Time limit of one ThreatHQ request (ISO 8601 duration).",
-      schema: durationValue(),
+      schema: durationValue("", TIMER_DURATION),
       default: "PT60S",
       kind: "string",
     }),

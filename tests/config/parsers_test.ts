@@ -10,6 +10,7 @@ import {
   parseStartDate,
   positiveNumberValue,
   startEpochMs,
+  TIMER_DURATION,
   uuidValue,
 } from "../../src/config/parsers.ts";
 import { IMPACTS } from "../../src/config/settings.ts";
@@ -109,6 +110,17 @@ t("duration errors carry only their own hint", () => {
   const period = durationValue(" (0 means run once)").safeParse("60").error
     ?.issues[0].message;
   assert.match(period ?? "", "(0 means run once)");
+});
+
+t("timer durations stay within a second and a day", () => {
+  const timer = durationValue("", TIMER_DURATION);
+  assert.is(timer.parse("PT60S"), 60_000);
+  assert.is(timer.parse("P1D"), 86_400_000);
+  for (const raw of ["0", "PT0.5S", "P25D"]) {
+    const result = timer.safeParse(raw);
+    assert.is(result.success, false, raw);
+    assert.match(result.error?.issues[0].message ?? "", "PT1S to P1D");
+  }
 });
 
 t("start dates accept a day at midnight UTC", () => {

@@ -85,16 +85,23 @@ const changelogPageSchema = z.looseObject({
   changelog: z.array(z.unknown()),
 });
 
+/** Epoch milliseconds as a number or as a string of digits. */
+const epochMsSchema = z.union([z.number(), z.string().regex(/^\d+$/)])
+  .transform(Number);
+
 const changelogEntrySchema = z.looseObject({
   threatId: z.union([z.number().int(), z.string().regex(/^\d+$/)])
     .transform(Number),
-  threatType: z.string().transform((type) => type.toLowerCase()).pipe(
+  threatType: z.string().transform((type) => type.trim().toLowerCase()).pipe(
     z.enum(["malware", "phish"]),
   ),
-  occurredOn: z.number().optional(),
+  occurredOn: epochMsSchema.optional(),
   // The 2017 API reference names the event time `timestamp`.
-  timestamp: z.number().optional(),
-  deleted: z.boolean().optional(),
+  timestamp: epochMsSchema.optional(),
+  deleted: z.union([
+    z.boolean(),
+    z.enum(["true", "false"]).transform((text) => text === "true"),
+  ]).optional(),
 });
 
 const searchPageSchema = z.looseObject({

@@ -399,7 +399,7 @@ async function* resultsOfPage<T>(
       const group = fetched === undefined
         ? undefined
         : await attachAndMap(slice, fetched.details, context);
-      const problems = first ? invalidEntryProblems(page) : [];
+      const problems = first ? invalidEntryProblems(page, context.logger) : [];
       if (sliceIndex === 0) problems.push(...fetched?.problems ?? []);
       problems.push(...group?.problems ?? []);
       const deletions = first ? plan.deletions : [];
@@ -434,7 +434,17 @@ async function* resultsOfPage<T>(
   }
 }
 
-function invalidEntryProblems(page: ChangelogPage): SyncProblem[] {
+/** Lists the page's unreadable entries as problems, logging each one. */
+function invalidEntryProblems(
+  page: ChangelogPage,
+  logger: Logger,
+): SyncProblem[] {
+  for (const invalid of page.invalidEntries) {
+    logger.warn("Skipped an invalid changelog entry", {
+      reason: invalid.reason,
+      entry: invalid.entry,
+    });
+  }
   return page.invalidEntries.map((invalid) => ({
     reason: "invalid_entry" as const,
     message: `skipped an invalid changelog entry: ${invalid.reason}`,

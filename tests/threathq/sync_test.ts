@@ -888,10 +888,34 @@ t("invalid changelog entries are reported", async () => {
       },
     ],
   });
-  const { results } = await runToEnd(sim);
+  const { results, logger } = await runToEnd(sim);
   const problem = results[0].problems[0];
   assert.is(problem.reason, "invalid_entry");
   assert.is(results[0].counts.entries, 3);
+  assert.is(mappedIds(results).length, 2);
+  const logged = logger.records().filter((record) =>
+    record.message === "Skipped an invalid changelog entry"
+  );
+  assert.is(logged.length, 1);
+  assert.match(JSON.stringify(logged[0].attributes), '"threatId":5');
+});
+
+t("loosely typed changelog entries are read", async () => {
+  const data = generateThreatData({ malware: 2, startMs: START_MS });
+  const changelog = data.changelog.map((entry, index) =>
+    index === 0
+      ? {
+        ...entry,
+        threatType: "malware " as "malware",
+        occurredOn: String(entry.occurredOn) as unknown as number,
+        deleted: "false" as unknown as boolean,
+      }
+      : entry
+  );
+  const sim = start({ ...data, changelog });
+  const { results } = await runToEnd(sim);
+
+  assert.is(results[0].problems.length, 0);
   assert.is(mappedIds(results).length, 2);
 });
 

@@ -163,18 +163,31 @@ function wrapChannel(
   client: AMQPClient,
   channel: LibraryChannel,
 ): ConfirmChannel {
+  // RabbitMQ sends basic.return before the confirm of a mandatory message
+  // that no queue took, so a count that grew while a publish was awaited
+  // means that publish (or one beside it) reached no queue.
+  let returned = 0;
+  channel.onReturn = () => void returned++;
+
   return {
     get closed() {
       return channel.closed || client.closed;
     },
 
     async publish(exchange, routingKey, body) {
-      // Persistent, utf-8, no content type or headers, mandatory off: the
-      // properties pycti 6.9 publishes with.
+      // Persistent, utf-8, no content type or headers, as pycti 6.9
+      // publishes. Unlike pycti, mandatory is on: without it RabbitMQ
+      // confirms a message it dropped because the push queue is gone.
+      const before = returned;
       await channel.basicPublish(exchange, routingKey, body, {
         deliveryMode: 2,
         contentEncoding: "utf-8",
-      }, false);
+      }, true);
+      if (returned > before) {
+        throw new Error(
+          `RabbitMQ returned a message as unroutable (312 NO_ROUTE): no queue is bound to exchange ${exchange} with routing key ${routingKey}`,
+        );
+      }
     },
 
     async close() {

@@ -130,10 +130,13 @@ const DEFAULT_CONFIRM_TIMEOUT_MS = 60_000;
 
 /**
  * AMQP reply codes that retrying cannot fix: 403 ACCESS_REFUSED, 404
- * NOT_FOUND (such as a missing exchange) and 530 NOT_ALLOWED (such as a
- * virtual host the user may not open).
+ * NOT_FOUND (such as a missing exchange), 530 NOT_ALLOWED (such as a
+ * virtual host the user may not open) and 312 NO_ROUTE (a message no queue
+ * took, such as after the push queue was deleted; the platform declares it
+ * again at the next ping, so the next run can deliver).
  */
-const PERMANENT_REPLY = /\((403|404|530)\)|ACCESS_REFUSED|NOT_FOUND/;
+const PERMANENT_REPLY =
+  /\((312|403|404|530)\)|ACCESS_REFUSED|NOT_FOUND|NO_ROUTE/;
 
 /** Creates a publisher that keeps one connection open between pages. */
 export function createAmqpPublisher(
@@ -226,7 +229,7 @@ export function createAmqpPublisher(
     }
     if (PERMANENT_REPLY.test(errorMessage(error))) {
       logger.error(
-        "RabbitMQ rejected the credentials, the virtual host or the exchange",
+        "RabbitMQ rejected the credentials, the virtual host or the exchange, or routed the message to no queue",
         attributes,
       );
       throw new AmqpPublishError(unconfirmedCount, total, failures, error);

@@ -235,6 +235,38 @@ test("missing exchange fails at once", async () => {
   }
 });
 
+test("unroutable page fails at once", async () => {
+  const clock: Clock & { sleeps: number[] } = {
+    sleeps: [],
+    now: () => Date.now(),
+    sleep(ms) {
+      this.sleeps.push(ms);
+      return Promise.resolve();
+    },
+  };
+  const publisher = createAmqpPublisher({
+    connect: amqpChannelFactory(brokerOptions()),
+    logger: createMemoryLogger(),
+    clock,
+  });
+
+  try {
+    // amq.direct exists on every broker; no queue is bound to this key,
+    // as after the push queue was deleted.
+    const error = await publisher.publishPage(samplePage(3), {
+      applicantId: APPLICANT,
+      exchange: "amq.direct",
+      routingKey: `push_routing_${crypto.randomUUID()}`,
+    }).catch((caught: unknown) => caught);
+
+    assert.instance(error, AmqpPublishError);
+    assert.match((error as Error).message, /NO_ROUTE/);
+    assert.equal(clock.sleeps, []);
+  } finally {
+    await publisher.close();
+  }
+});
+
 test("wrong password stays secret", async () => {
   const password = `wrong-${crypto.randomUUID()}`;
   const logger = createMemoryLogger();

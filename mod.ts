@@ -10,7 +10,7 @@
  */
 import type { CliContext, Command } from "./src/cli/context.ts";
 import { topLevelHelp } from "./src/cli/help.ts";
-import { EXIT_INVALID_SETTINGS } from "./src/errors.ts";
+import { EXIT_INVALID_SETTINGS, EXIT_OK } from "./src/errors.ts";
 import { VERSION } from "./src/version.ts";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -44,11 +44,37 @@ function writeAll(
   }
 }
 
+/**
+ * Time a command gets to stop after SIGTERM or SIGINT. A request that
+ * ignores the abort (such as one to a platform that stopped answering)
+ * cannot hold the process past it; exiting then loses nothing, because a
+ * position is saved only after its data was confirmed.
+ */
+const SHUTDOWN_GRACE_MS = 9_000;
+
+function exitAfterGrace(signal: string): void {
+  const timer = setTimeout(() => {
+    const line = JSON.stringify({
+      timestamp: new Date().toISOString(),
+      level: "WARNING",
+      name: "threathq-connector",
+      message: "Shutdown did not finish in time; exiting",
+      attributes: { signal, grace_ms: SHUTDOWN_GRACE_MS },
+    });
+    writeAll(Deno.stderr, new TextEncoder().encode(line + "\n"));
+    Deno.exit(EXIT_OK);
+  }, SHUTDOWN_GRACE_MS);
+  Deno.unrefTimer(timer);
+}
+
 function processContext(): CliContext {
   const encoder = new TextEncoder();
   const controller = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => controller.abort(signal));
+    Deno.addSignalListener(signal, () => {
+      controller.abort(signal);
+      exitAfterGrace(signal);
+    });
   }
   return {
     env: Deno.env.toObject(),

@@ -221,7 +221,9 @@ async function loop(
       await settleWithin(destinations.delivery.close(), "AMQP close", logger);
     }
     pings.abort();
-    await pingLoop;
+    if (pingLoop !== undefined) {
+      await settleWithin(pingLoop, "ping loop", logger);
+    }
     if (helper !== undefined) {
       await settleWithin(helper.ping(), "final ping", logger);
     }

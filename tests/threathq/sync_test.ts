@@ -144,6 +144,25 @@ t("first run reads by timestamp in seconds", async () => {
   assert.is(first.get("position"), null);
 });
 
+t("page limit ends a run and the next resumes", async () => {
+  const data = generateThreatData({ malware: 25, startMs: START_MS });
+  const sim = start({ ...data, pageSize: 10 });
+
+  const first = await runToEnd(sim, { maxPages: 2 });
+  assert.is(sim.requestsTo("threat/updates").length, 2);
+  assert.is(mappedIds(first.results).length, 20);
+  assert.is(first.state?.next_position, first.results.at(-1)!.nextPosition);
+  const stopped = recordsWith(
+    first.logger,
+    "Stopped at the page limit of one run; the next run continues from the saved position",
+  );
+  assert.is(stopped.length, 1);
+
+  const second = await runToEnd(sim, { savedState: first.state });
+  const all = [...mappedIds(first.results), ...mappedIds(second.results)];
+  assert.equal(all.sort(), data.threats.map((x) => x.id).sort());
+});
+
 t("pages to the end in one run", async () => {
   const data = generateThreatData({ malware: 25, startMs: START_MS });
   const sim = start({ ...data, pageSize: 10 });

@@ -46,7 +46,7 @@ function writeAll(
 
 /**
  * Time a command gets to stop after SIGTERM or SIGINT. A request that
- * ignores the abort (such as one to a platform that stopped answering)
+ * ignores the abort (such as one to a platform that stopped responding)
  * cannot hold the process past it; exiting then loses nothing, because a
  * position is saved only after its data was confirmed.
  */

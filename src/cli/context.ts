@@ -1,4 +1,4 @@
-/** What a command needs from the process, injected so tests can fake it. */
+/** The process resources a command uses, injected so tests can fake them. */
 export interface CliContext {
   /** Environment variables. */
   env: Record<string, string | undefined>;

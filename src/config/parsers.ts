@@ -206,7 +206,7 @@ export function isDurationSchema(schema: z.ZodType): boolean {
   return durationSchemas.has(schema);
 }
 
-/** Where the first import starts: a fixed instant or a time before the run. */
+/** The start of the first import: a fixed instant or a time before the run. */
 export type StartDate =
   | { kind: "instant"; epochMs: number }
   | { kind: "before_run"; durationMs: number };

@@ -23,10 +23,10 @@ export type ConnectorState = typeof CONNECTOR_STATES[number];
 
 export const DEFAULT_LIVENESS_TIMEOUT_MS = 5 * 60_000;
 
-/** The longest error message kept, in characters. */
+/** The maximum length of a stored error message, in characters. */
 const MAX_ERROR_LENGTH = 500;
 
-/** What one run did; every count defaults to 0. */
+/** The counts of one run. Every count defaults to 0. */
 export interface RunCounts {
   mapped: number;
   skipped: number;

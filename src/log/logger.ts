@@ -138,7 +138,7 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
-/** A logger that keeps its lines in memory, for tests. */
+/** Creates a logger that keeps its lines in memory, for tests. */
 export function createMemoryLogger(
   options: Partial<LoggerOptions> = {},
 ): Logger & { lines: string[]; records: () => Array<Record<string, unknown>> } {

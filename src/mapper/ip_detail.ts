@@ -87,8 +87,8 @@ function linkResolution(
 /**
  * Returns whether a valid dotted IPv4 address is loopback, private,
  * link-local, shared (CGNAT), unspecified, multicast or reserved. Such an
- * address in a DNS lookup says nothing about the threat, and one shared
- * address would link every report that resolved to it.
+ * address in a DNS lookup carries no information about the threat, and one
+ * shared address would link every report that resolved to it.
  */
 export function isNonPublicIpv4(ip: string): boolean {
   const [a, b] = ip.split(".").map(Number);

@@ -132,8 +132,8 @@ const DEFAULT_CONFIRM_TIMEOUT_MS = 60_000;
  * AMQP reply codes that retrying cannot fix: 403 ACCESS_REFUSED, 404
  * NOT_FOUND (such as a missing exchange), 530 NOT_ALLOWED (such as a
  * virtual host the user may not open) and 312 NO_ROUTE (a message no queue
- * took, such as after the push queue was deleted; the platform declares it
- * again at the next ping, so the next run can deliver).
+ * took, such as after the push queue was deleted). The platform declares a
+ * deleted push queue again at the next ping, so the next run can deliver.
  */
 const PERMANENT_REPLY =
   /\((312|403|404|530)\)|ACCESS_REFUSED|NOT_FOUND|NO_ROUTE/;

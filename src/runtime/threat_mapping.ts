@@ -36,7 +36,7 @@ export function createThreatMapper(
   logger: Logger,
 ): MapThreat<MapperThreat> {
   return (input) => {
-    // The changelog entry says which endpoint served the detail, so it
+    // The changelog entry names the endpoint that served the detail, so it
     // decides the type when the detail itself carries no threatType.
     const result = mapThreatOfType(input.threatType, input.detail, options, {
       changelogTime: input.occurredOn,

@@ -9,7 +9,7 @@
  * "Cofense ThreatHQ" and `external_id` the threat id. A report found is
  * accepted only when the id computed from the stable name and the
  * report's own `published` is its standard id or one of its
- * `x_opencti_stix_ids`. That check tells a malware threat from a phish
+ * `x_opencti_stix_ids`. That check separates a malware threat from a phish
  * threat with the same number, and ignores reports of other sources that
  * cite the same page.
  */

@@ -35,8 +35,8 @@ const PATTERN_HASH_ORDER: readonly HashAlgorithm[] = [
 
 /**
  * Quotes a hash name, as `'SHA-256'` and `'MD5'`. STIX requires quotes only
- * around names with a hyphen; quoting every name gives the same pattern, and
- * so the same indicator id, as the Python connector writes.
+ * around names with a hyphen. Quoting every name gives the same pattern as
+ * the Python connector writes, and so the same indicator id.
  */
 function hashPathComponent(algorithm: HashAlgorithm): string {
   return `'${algorithm}'`;

@@ -42,7 +42,7 @@ export interface ChangelogPage {
   invalidEntries: InvalidChangelogEntry[];
 }
 
-/** Where the changelog is read from: a saved position or a start time. */
+/** The start of a changelog read: a saved position or a start time. */
 export type ChangelogStart =
   | { position: string }
   | {
@@ -64,7 +64,7 @@ export interface ThreatKey {
 
 export type PdfResult =
   | { kind: "pdf"; data: Uint8Array }
-  /** HTTP 500, which is how ThreatHQ answers for a missing report. */
+  /** HTTP 500, the status ThreatHQ returns for a missing report. */
   | { kind: "missing"; error: ThreatHqServerError }
   | { kind: "too_large"; bytes: number; exact: boolean }
   | { kind: "not_pdf"; firstBytes: string };
@@ -77,7 +77,7 @@ export type ScreenshotResult =
   /** Neither PNG, JPEG nor GIF. `firstBytes` is in hex. */
   | { kind: "not_image"; firstBytes: string };
 
-/** The most ids, and results, one `threat/search` request carries. */
+/** The maximum number of ids, and results, in one `threat/search` request. */
 export const SEARCH_BATCH_SIZE = 100;
 
 const changelogPageSchema = z.looseObject({

@@ -205,7 +205,8 @@ test("broker nacks then accepts", async () => {
   }
 });
 
-test("missing exchange fails at once", async () => {
+/** A publisher to the real broker whose clock records every backoff. */
+function recordingPublisher() {
   const clock: Clock & { sleeps: number[] } = {
     sleeps: [],
     now: () => Date.now(),
@@ -219,6 +220,11 @@ test("missing exchange fails at once", async () => {
     logger: createMemoryLogger(),
     clock,
   });
+  return { clock, publisher };
+}
+
+test("missing exchange fails at once", async () => {
+  const { clock, publisher } = recordingPublisher();
 
   try {
     const error = await publisher.publishPage(samplePage(1), {
@@ -236,19 +242,7 @@ test("missing exchange fails at once", async () => {
 });
 
 test("unroutable page fails at once", async () => {
-  const clock: Clock & { sleeps: number[] } = {
-    sleeps: [],
-    now: () => Date.now(),
-    sleep(ms) {
-      this.sleeps.push(ms);
-      return Promise.resolve();
-    },
-  };
-  const publisher = createAmqpPublisher({
-    connect: amqpChannelFactory(brokerOptions()),
-    logger: createMemoryLogger(),
-    clock,
-  });
+  const { clock, publisher } = recordingPublisher();
 
   try {
     // amq.direct exists on every broker; no queue is bound to this key,
